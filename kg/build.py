@@ -1,0 +1,185 @@
+"""The build pipeline: sources -> records -> figure graphs -> a file and/or a store.
+
+:func:`convert` yields one :class:`~kg.mapping.FigureGraph` per good record, in figid
+order, reading and mapping in ``jobs`` worker processes; bad records are passed to a
+callback and never stop the others.  :func:`build` is what ``kg build`` runs.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+from . import __version__
+from .mapping import FigureGraph, map_record
+from .records import RecordError, RecordSource, discover, read_record
+from .serialize import atomic_write, write_graphs
+
+RejectHandler = Callable[[RecordError], None]
+
+
+@dataclass
+class BuildReport:
+    """What a build did; ``str()`` is the one-line summary ``kg build`` prints."""
+
+    records_read: int = 0
+    converted: int = 0
+    rejected: int = 0
+    triples: int = 0
+    seconds: float = 0.0
+    rejects: list[dict] = field(default_factory=list)
+    output: str | None = None
+    store: str | None = None
+    figures_unchanged: int = 0
+
+    @property
+    def exit_status(self) -> int:
+        """0 when every record converted, 1 when some were rejected."""
+        return 1 if self.rejected else 0
+
+    def __str__(self) -> str:
+        rate = self.records_read / self.seconds if self.seconds else 0.0
+        where = ", ".join(x for x in (self.output, self.store and f"store {self.store}") if x)
+        unchanged = f" ({self.figures_unchanged} unchanged)" if self.figures_unchanged else ""
+        return (f"{self.records_read} records read, {self.converted} converted{unchanged}, {self.rejected} rejected, "
+                f"{self.triples} triples written{' to ' + where if where else ''} in {self.seconds:.2f} s "
+                f"({rate:.0f} records/s)")
+
+
+def convert_one(source: RecordSource) -> FigureGraph | RecordError:
+    """Read and map one record (runs in worker processes)."""
+    try:
+        return map_record(read_record(source))
+    except RecordError as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - one bad record must never stop the build
+        return RecordError(source.path, f"unexpected error: {type(exc).__name__}: {exc}")
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+def convert(sources: Sequence[RecordSource], jobs: int = 1, on_reject: RejectHandler | None = None,
+            on_record: Callable[[], None] | None = None,
+            skip: Callable[[RecordSource], bool] | None = None) -> Iterator[FigureGraph]:
+    """Figure graphs of ``sources`` in order; rejects (bad records, duplicate figids) go to
+    ``on_reject``.  ``jobs > 1`` reads and maps in that many processes, same output."""
+    seen: dict[str, str] = {}
+    todo = [s for s in sources if not (skip and skip(s))]
+    if jobs > 1 and len(todo) > 1:
+        context = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
+        pool = context.Pool(min(jobs, len(todo)))
+        results: Iterable[FigureGraph | RecordError] = pool.imap(convert_one, todo, chunksize=8)
+    else:
+        pool = None
+        results = map(convert_one, todo)
+    try:
+        for result in results:
+            if on_record:
+                on_record()
+            if isinstance(result, RecordError):
+                if on_reject:
+                    on_reject(result)
+                continue
+            if result.figid in seen:
+                if on_reject:
+                    on_reject(RecordError(result.source, f"duplicate figid {result.figid!r}, already read from "
+                                          f"{seen[result.figid]}; this record is skipped", None, "figid"))
+                continue
+            seen[result.figid] = result.source
+            yield result
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+
+
+class Progress:
+    """A tqdm bar on stderr when it is a terminal (and not ``quiet``); silent otherwise."""
+
+    def __init__(self, total: int, quiet: bool = False):
+        self.bar = None
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="rec", file=sys.stderr, dynamic_ncols=True, smoothing=0.05)
+
+    def step(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def build(sources: Iterable[str | Path], output: str | Path | None = None, *, format: str = "turtle",
+          rejects: str | Path | None = None, store: str | Path | None = None, graph: str | None = None,
+          jobs: int = 1, shard_lines: int | None = None, void: bool = False, quiet: bool = True,
+          incremental: bool = True, log: Callable[[str], None] | None = None) -> BuildReport:
+    """Build the knowledge graph of the records in ``sources``.
+
+    Writes ``output`` (``format``: turtle, nt, nq, jsonld; ``shard_lines`` for gzipped
+    shards) and/or builds straight into the Oxigraph ``store`` folder, where each figure is
+    a named graph replaced as a unit (``incremental``: unchanged records are skipped).
+    ``rejects`` receives one JSON line per rejected record; ``log`` each reject as text.
+    Raises FileNotFoundError for a missing source and ValueError for bad options.
+    """
+    if output is None and store is None:
+        raise ValueError("give an output file, a store, or both")
+    started = time.perf_counter()
+    found = discover(sources)
+    report = BuildReport(records_read=len(found), output=str(output) if output else None,
+                         store=str(store) if store else None)
+    progress = Progress(len(found), quiet)
+
+    def on_reject(error: RecordError) -> None:
+        report.rejected += 1
+        report.rejects.append(error.as_dict())
+        if log:
+            log(f"rejected {error}")
+
+    def counted(figures: Iterable[FigureGraph]) -> Iterator[FigureGraph]:
+        for figure in figures:
+            report.converted += 1
+            yield figure
+
+    try:
+        if store is not None:
+            from .store import build_into_store
+
+            result = build_into_store(found, store, jobs=jobs, on_reject=on_reject, on_record=progress.step,
+                                      incremental=incremental and output is None, also_write=output,
+                                      format=format, shard_lines=shard_lines, counted=counted)
+            report.triples, report.figures_unchanged = result.triples, result.unchanged
+        else:
+            figures = counted(convert(found, jobs, on_reject, progress.step))
+            report.triples = write_graphs(figures, output, format, shard_lines).triples
+    finally:
+        progress.close()
+    report.converted += report.figures_unchanged
+    report.seconds = time.perf_counter() - started
+    if rejects is not None:
+        with atomic_write(rejects, "w") as fh:
+            for item in report.rejects:
+                fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+    if void and output is not None:
+        from .void import write_void
+
+        write_void(void_path(output), report, found, output)
+    return report
+
+
+def void_path(output: str | Path) -> Path:
+    """Where the VoID/DCAT description of ``output`` goes: ``<output>.void.ttl``."""
+    return Path(f"{output}.void.ttl")
+
+
+__all__ = ["BuildReport", "build", "convert", "convert_one", "default_jobs", "__version__"]

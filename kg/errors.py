@@ -1,0 +1,17 @@
+"""Errors the ``kg`` command reports as one line (exit status 2)."""
+
+
+class KgError(Exception):
+    """Base of the errors a command reports without a traceback."""
+
+
+class StoreError(KgError):
+    """The store is missing, locked, or a load into it failed (the store is left as it was)."""
+
+
+class QueryError(KgError):
+    """Unknown query name, SPARQL syntax error, bad parameter value."""
+
+
+class RemoteError(KgError):
+    """HTTP failure, unreachable endpoint, malformed results from a remote SPARQL service."""

@@ -1,0 +1,338 @@
+"""Stage 1: find PFOCR figure records and read them, with their companion tables.
+
+A record is a Markdown file whose YAML front matter sits between the first two ``---``
+lines.  Its gene/chemical/disease tables are ``_data/<figid>-{genes,chemicals,diseases}.tsv``
+beside the ``_figures/`` folder (current layout) or inline ``genes:``/``chemicals:``/
+``diseases:`` lists (older layout).  Both layouts are read into one :class:`Record`.
+
+Anything wrong with a record raises :class:`RecordError`, which names the file, the line
+(when known), the field and the reason, so one bad record can be reported and skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import yaml
+
+try:  # PyYAML's C loader is ~10x faster; the pure-Python one is the fallback.
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader  # type: ignore[assignment]
+
+#: Spellings of "no value" in PFOCR data: R's ``NA`` and ``.na.character``, and empty.
+MISSING = frozenset({"", "NA", ".na.character", "NULL", "null", "None"})
+
+TABLE_KINDS = ("genes", "chemicals", "diseases")
+TABLE_COLUMNS = {
+    "genes": ("organism_id", "organism_name", "word", "match", "ncbigene_symbol", "ncbigene_id", "source"),
+    "chemicals": ("word", "mesh", "match", "name", "chebi"),
+    "diseases": ("word", "mesh", "match", "name", "doid"),
+}
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+HUMAN_TAXID = "9606"
+
+
+class RecordError(Exception):
+    """A record that cannot be converted: where it is and why."""
+
+    def __init__(self, path: Path | str, reason: str, line: int | None = None, field: str | None = None):
+        self.path = str(path)
+        self.reason = reason
+        self.line = line
+        self.field = field
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        what = f" [{self.field}]" if self.field else ""
+        return f"{where}:{what} {self.reason}"
+
+    def __reduce__(self):  # survives the trip back from worker processes
+        return (RecordError, (self.path, self.reason, self.line, self.field))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.path, "line": self.line, "field": self.field, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Location:
+    """A file and 1-based line, for error messages."""
+
+    path: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class GeneRow:
+    """One OCR gene match: the OCR ``word`` mapped (via ``match``/``source``) to an NCBI gene."""
+
+    word: str
+    match: str | None
+    source: str | None
+    ncbigene_id: str | None
+    symbol: str | None
+    taxid: str | None
+    organism_name: str | None
+    where: Location
+
+
+@dataclass(frozen=True)
+class TermRow:
+    """One OCR chemical or disease match: MeSH id plus ChEBI (chemicals) or DOID (diseases)."""
+
+    word: str
+    mesh: str | None
+    match: str | None
+    name: str | None
+    xref: str | None
+    source: str | None
+    where: Location
+
+
+@dataclass
+class Record:
+    """One figure record: its front matter fields and its normalised tables."""
+
+    path: Path
+    fields: dict[str, Any]
+    front_matter: str
+    digest: str
+    genes: list[GeneRow] = field(default_factory=list)
+    chemicals: list[TermRow] = field(default_factory=list)
+    diseases: list[TermRow] = field(default_factory=list)
+
+    @property
+    def figid(self) -> str:
+        return self.fields["figid"]
+
+    def line_of(self, key: str) -> int | None:
+        """1-based line of the top-level front-matter ``key`` in the record file."""
+        pattern = re.compile(rf"^['\"]?{re.escape(key)}['\"]?\s*:")
+        for number, text in enumerate(self.front_matter.splitlines(), start=2):
+            if pattern.match(text):
+                return number
+        return None
+
+    def error(self, key: str, reason: str) -> RecordError:
+        """A :class:`RecordError` pointing at front-matter ``key``."""
+        return RecordError(self.path, reason, self.line_of(key), key)
+
+
+@dataclass(frozen=True)
+class RecordSource:
+    """A record file and the ``_data`` folder its companion tables would be in."""
+
+    path: Path
+    data_dir: Path | None
+
+
+def value(raw: Any) -> str | None:
+    """A scalar as stripped text, or ``None`` for the PFOCR spellings of "missing"."""
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    return None if text in MISSING else text
+
+
+def values(raw: Any) -> list[str]:
+    """A list field (or a single string) as its non-missing items."""
+    items = raw if isinstance(raw, list) else [raw]
+    return [v for v in (value(x) for x in items if not isinstance(x, (dict, list))) if v is not None]
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def discover(sources: Iterable[str | Path]) -> list[RecordSource]:
+    """Record files named by ``sources``, sorted by path, each with its ``_data`` folder.
+
+    A source is a record file, a folder of ``.md`` records, or a folder holding
+    ``_figures/`` (and ``_data/``).  Raises :class:`FileNotFoundError` for a missing source.
+    """
+    found: dict[Path, RecordSource] = {}
+    for source in sources:
+        path = Path(source)
+        if path.is_file():
+            files = [path]
+        elif path.is_dir():
+            folder = path / "_figures" if (path / "_figures").is_dir() else path
+            files = sorted(p for p in folder.glob("*.md") if p.is_file())
+        else:
+            raise FileNotFoundError(f"no such record file or folder: {source}")
+        for file in files:
+            found.setdefault(file.resolve(), RecordSource(file, data_dir_for(file)))
+    return sorted(found.values(), key=lambda s: (s.path.name, str(s.path)))
+
+
+def data_dir_for(record_file: Path) -> Path | None:
+    """Where a record's companion tables live: ``../_data`` beside ``_figures/``, else ``./_data``."""
+    folder = record_file.parent
+    candidates = [folder.parent / "_data", folder / "_data"] if folder.name == "_figures" else [folder / "_data"]
+    return next((c for c in candidates if c.is_dir()), None)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_record(source: RecordSource) -> Record:
+    """Read and normalise one record with its tables; raises :class:`RecordError`."""
+    path = source.path
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RecordError(path, f"cannot read file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_RECORD_BYTES:
+        raise RecordError(path, f"record is larger than {MAX_RECORD_BYTES} bytes")
+    text = _decode(raw, path)
+    front_matter = split_front_matter(text, path)
+    fields = parse_front_matter(front_matter, path)
+    digest = hashlib.sha256(raw)
+    fig = value(fields.get("figid"))
+    if fig is None:
+        raise RecordError(path, "missing required field 'figid'", 1, "figid")
+    fields["figid"] = fig
+    record = Record(path=path, fields=fields, front_matter=front_matter, digest="")
+    _read_inline_tables(record)
+    if source.data_dir is not None:
+        for kind in TABLE_KINDS:
+            table = source.data_dir / f"{fig}-{kind}.tsv"
+            if table.is_file():
+                data = table.read_bytes()
+                digest.update(f"\0{kind}\0".encode())
+                digest.update(data)
+                _read_table(record, kind, table, data)
+    record.digest = digest.hexdigest()
+    return record
+
+
+def _decode(raw: bytes, path: Path | str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise RecordError(path, f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})", line) from None
+
+
+def split_front_matter(text: str, path: Path | str) -> str:
+    """The YAML text between the first two ``---`` lines (the opening one must be line 1)."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip("\r\n").rstrip() != "---":
+        raise RecordError(path, "no YAML front matter: the file must start with a '---' line", 1)
+    for index in range(1, len(lines)):
+        if lines[index].rstrip("\r\n").rstrip() in ("---", "..."):
+            return "".join(lines[1:index])
+    raise RecordError(path, "front matter is not closed by a second '---' line", 1)
+
+
+def parse_front_matter(front_matter: str, path: Path | str) -> dict[str, Any]:
+    """Safe-load the YAML front matter into a mapping; reject tags, aliases and non-mappings."""
+    try:
+        fields = yaml.load(front_matter, Loader=SafeLoader)  # noqa: S506 - safe loader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 2 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(problem):
+            problem = f"YAML tag not allowed ({problem.split('tag')[-1].strip()})"
+        raise RecordError(path, f"invalid YAML front matter: {problem}", line) from None
+    except yaml.YAMLError as exc:
+        raise RecordError(path, f"invalid YAML front matter: {exc}", None) from None
+    if not isinstance(fields, dict):
+        kind = "empty" if fields is None else type(fields).__name__
+        raise RecordError(path, f"front matter must be a YAML mapping, not {kind}", 2)
+    _reject_shared_nodes(fields, path)
+    return {str(k): v for k, v in fields.items()}
+
+
+def _reject_shared_nodes(fields: Any, path: Path | str) -> None:
+    """Refuse YAML aliases of collections: a record never needs them and they allow alias bombs."""
+    seen: set[int] = set()
+    stack = [fields]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (dict, list)):
+            if id(node) in seen:
+                raise RecordError(path, "YAML aliases (*name) of lists or mappings are not allowed (possible alias bomb)")
+            seen.add(id(node))
+            stack.extend(node.values() if isinstance(node, dict) else node)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _read_table(record: Record, kind: str, path: Path, data: bytes) -> None:
+    text = _decode(data, path)
+    rows = csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
+    header = next(rows, None)
+    if header is None:
+        return
+    header = [h.strip() for h in header]
+    missing = [c for c in TABLE_COLUMNS[kind] if c not in header]
+    if missing:
+        raise RecordError(path, f"{kind} table lacks column(s) {', '.join(missing)}", 1, missing[0])
+    index = {name: i for i, name in enumerate(header)}
+    for number, row in enumerate(rows, start=2):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise RecordError(path, f"row has {len(row)} fields, header has {len(header)}", number)
+        cell = {name: value(row[i]) for name, i in index.items()}
+        where = Location(str(path), number)
+        word = cell["word"]
+        if word is None:
+            raise RecordError(path, "empty OCR word", number, "word")
+        if kind == "genes":
+            record.genes.append(
+                GeneRow(word, cell["match"], cell["source"], cell["ncbigene_id"], cell["ncbigene_symbol"],
+                        cell["organism_id"], cell["organism_name"], where)
+            )
+        else:
+            xref = cell["chebi" if kind == "chemicals" else "doid"]
+            target = record.chemicals if kind == "chemicals" else record.diseases
+            target.append(TermRow(word, cell["mesh"], cell["match"], cell["name"], xref, None, where))
+
+
+def _read_inline_tables(record: Record) -> None:
+    """Older layout: inline ``genes`` (word, symbol, source, hgnc_symbol, entrez) and
+    ``chemicals``/``diseases`` (word, source, identifier) lists."""
+    for kind in TABLE_KINDS:
+        items = record.fields.get(kind)
+        if items is None or items == [] or (isinstance(items, str) and value(items) is None):
+            continue
+        if not isinstance(items, list):
+            raise record.error(kind, f"'{kind}' must be a list of mappings")
+        where = Location(str(record.path), record.line_of(kind))
+        for position, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise record.error(kind, f"item {position + 1} of '{kind}' is not a mapping")
+            word = value(item.get("word"))
+            if word is None:
+                continue  # an OCR hit with no word carries nothing to keep
+            if kind == "genes":
+                symbol = value(item.get("hgnc_symbol"))
+                taxid, organism = (HUMAN_TAXID, "Homo sapiens") if symbol else (None, None)  # HGNC is human-only
+                record.genes.append(
+                    GeneRow(word, value(item.get("symbol")), value(item.get("source")), value(item.get("entrez")),
+                            symbol, taxid, organism, where)
+                )
+            else:
+                source = value(item.get("source"))
+                ident = value(item.get("identifier"))
+                mesh = ident if source is not None and source.upper() == "MESH" else None
+                target = record.chemicals if kind == "chemicals" else record.diseases
+                target.append(TermRow(word, mesh, None, None, None, source, where))
+
+
+def iter_records(sources: Iterable[RecordSource]) -> Iterator[Record | RecordError]:
+    """Read each source in turn, yielding the record or the error that rejected it."""
+    for source in sources:
+        try:
+            yield read_record(source)
+        except RecordError as exc:
+            yield exc

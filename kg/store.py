@@ -1,0 +1,306 @@
+"""Stage 4: the embedded persistent store (Oxigraph through pyoxigraph, no server).
+
+Layout: each figure's triples live in a named graph whose name is the figure's IRI (see
+:attr:`kg.mapping.FigureGraph.graph`), holding ``<figure> kg:recordDigest "sha256:..."``.
+Re-building replaces figure graphs as units: changed records are re-mapped and their
+graphs replaced, unchanged ones (same digest) are skipped, and graphs of records no longer
+in the sources are dropped, so the store always equals a full rebuild.  Queries see the
+union of all graphs as their default graph.  Data loaded with ``kg load`` goes to the
+default graph (or ``--graph``) and is never touched by ``kg build``.
+
+A fresh store is built with Oxigraph's bulk loader into a temporary folder that replaces
+the target only when the build succeeded; updates to an existing store run in
+transactions.  ``kg load`` parses every dump before writing anything.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, IO, Iterable, Iterator, Sequence
+
+import pyoxigraph as ox
+
+from .build import RejectHandler, convert
+from .errors import StoreError
+from .mapping import FigureGraph
+from .records import RecordSource, read_record
+from .serialize import FORMATS, format_for_path, quad_lines, write_graphs
+from .vocab import KG
+
+DEFAULT_STORE = "kg-store"
+DIGEST = KG + "recordDigest"
+_BATCH_FIGURES = 500
+
+
+def open_store(path: str | Path, *, create: bool = True, read_only: bool = False) -> ox.Store:
+    """Open the Oxigraph store at ``path``; :class:`StoreError` if missing (and not
+    ``create``), locked by another process, or not a store."""
+    folder = Path(path)
+    if not folder.exists() and (read_only or not create):
+        raise StoreError(f"no store at {folder} (build one: kg build SOURCE --store {folder})")
+    if folder.exists() and not folder.is_dir():
+        raise StoreError(f"{folder} is a file, not a store folder")
+    try:
+        return ox.Store.read_only(str(folder)) if read_only else ox.Store(str(folder))
+    except OSError as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            raise StoreError(f"store {folder} is locked by another process (a running kg serve or build?)") from None
+        raise StoreError(f"cannot open store {folder}: {text.splitlines()[0] if text else exc}") from None
+
+
+def figure_digests(store: ox.Store) -> dict[str, str]:
+    """``digest -> figure graph IRI`` of every figure graph in the store."""
+    query = f"SELECT ?g ?d WHERE {{ GRAPH ?g {{ ?g <{DIGEST}> ?d }} }}"
+    return {row["d"].value: row["g"].value for row in store.query(query)}
+
+
+def _is_empty(path: Path) -> bool:
+    return not path.exists() or (path.is_dir() and not any(path.iterdir()))
+
+
+@dataclass
+class StoreBuildResult:
+    triples: int = 0
+    unchanged: int = 0
+    removed: int = 0
+
+
+class _Unchanged(Exception):
+    def __init__(self, digest: str):
+        self.digest = digest
+
+
+class _QuadStream(io.RawIOBase):
+    """A read-only binary stream of N-Quads pulled from figure graphs (for bulk_load)."""
+
+    def __init__(self, figures: Iterable[FigureGraph], counter: StoreBuildResult):
+        self._figures = iter(figures)
+        self._buffer = b""
+        self._counter = counter
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # type: ignore[override]
+        while len(self._buffer) < len(target):
+            figure = next(self._figures, None)
+            if figure is None:
+                break
+            lines = quad_lines(figure)
+            self._counter.triples += len(lines)
+            self._buffer += "".join(lines).encode("utf-8")
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
+
+
+def build_into_store(found: Sequence[RecordSource], path: str | Path, *, jobs: int = 1,
+                     on_reject: RejectHandler | None = None, on_record: Callable[[], None] | None = None,
+                     incremental: bool = True, also_write: str | Path | None = None, format: str = "turtle",
+                     shard_lines: int | None = None,
+                     counted: Callable[[Iterable[FigureGraph]], Iterator[FigureGraph]] = lambda x: iter(x),
+                     ) -> StoreBuildResult:
+    """Make the store at ``path`` hold exactly the figure graphs of ``found``."""
+    folder = Path(path)
+    result = StoreBuildResult()
+    if _is_empty(folder):
+        _fresh_build(found, folder, jobs, on_reject, on_record, also_write, format, shard_lines, counted, result)
+        return result
+    store = open_store(folder)
+    try:
+        existing = figure_digests(store)
+        known = set(existing) if incremental else set()
+        kept: set[str] = set()
+
+        def skip(source: RecordSource) -> bool:
+            if not known:
+                return False
+            try:
+                digest = "sha256:" + read_record(source).digest
+            except Exception:  # noqa: BLE001 - the reader reports it again when converting
+                return False
+            if digest in known:
+                kept.add(existing[digest])
+                result.unchanged += 1
+                if on_record:
+                    on_record()
+                return True
+            return False
+
+        figures = counted(convert(found, jobs, on_reject, on_record, skip=skip))
+        if also_write is not None:
+            figures = _tee_to_file(figures, also_write, format, shard_lines)
+        built: set[str] = set()
+        batch: list[FigureGraph] = []
+        for figure in figures:
+            built.add(figure.graph)
+            batch.append(figure)
+            if len(batch) >= _BATCH_FIGURES:
+                result.triples += _replace(store, batch, [])
+                batch = []
+        stale = sorted(set(existing.values()) - kept - built)
+        result.removed = len(stale)
+        result.triples += _replace(store, batch, stale)
+        store.flush()
+    finally:
+        del store
+    return result
+
+
+def _replace(store: ox.Store, figures: list[FigureGraph], drop: list[str]) -> int:
+    """Replace the graphs of ``figures`` and drop the graphs ``drop``, in one transaction."""
+    if not figures and not drop:
+        return 0
+    parts = [f"DROP SILENT GRAPH <{g}> ;\n" for g in [f.graph for f in figures] + drop]
+    count = 0
+    if figures:
+        parts.append("INSERT DATA {\n")
+        for figure in figures:
+            lines = figure.lines()
+            count += len(lines)
+            parts.append(f"GRAPH <{figure.graph}> {{\n")
+            parts.extend(lines)
+            parts.append("}\n")
+        parts.append("}")
+    else:
+        parts[-1] = parts[-1].rstrip(" ;\n")
+    store.update("".join(parts))
+    return count
+
+
+def _fresh_build(found, folder: Path, jobs, on_reject, on_record, also_write, format, shard_lines, counted,
+                 result: StoreBuildResult) -> None:
+    """Bulk-load a new store in a temporary folder, then move it into place."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        figures = counted(convert(found, jobs, on_reject, on_record))
+        if also_write is not None:
+            figures = _tee_to_file(figures, also_write, format, shard_lines)
+        store = ox.Store(str(tmp))
+        store.bulk_load(_QuadStream(figures, result), format=ox.RdfFormat.N_QUADS)
+        store.flush()
+        del store
+        if folder.exists():
+            folder.rmdir()  # empty, checked by the caller
+        tmp.rename(folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _tee_to_file(figures: Iterable[FigureGraph], output: str | Path, fmt: str,
+                 shard_lines: int | None) -> Iterator[FigureGraph]:
+    """Pass figures through while also writing them to ``output`` (written when exhausted).
+
+    The file writer runs in a thread fed through a small queue, so memory stays bounded."""
+    import queue
+    import threading
+
+    channel: queue.Queue = queue.Queue(maxsize=64)
+    done = object()
+    failure: list[BaseException] = []
+
+    def drain() -> Iterator[FigureGraph]:
+        while (item := channel.get()) is not done:
+            yield item
+
+    def run() -> None:
+        try:
+            write_graphs(drain(), output, fmt, shard_lines)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            failure.append(exc)
+            while channel.get() is not done:
+                pass
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    try:
+        for figure in figures:
+            channel.put(figure)
+            yield figure
+    finally:
+        channel.put(done)
+        worker.join()
+    if failure:
+        raise failure[0]
+
+
+# --------------------------------------------------------------------------- kg load
+
+
+@dataclass
+class LoadReport:
+    files: int = 0
+    triples: int = 0
+    seconds: float = 0.0
+    store: str = ""
+    graph: str | None = None
+    before: int = 0
+    after: int = 0
+
+    def __str__(self) -> str:
+        target = f"graph <{self.graph}>" if self.graph else "the default graph"
+        return (f"loaded {self.files} file(s), {self.triples} statements parsed, into {target} of {self.store}: "
+                f"{self.before} -> {self.after} quads in {self.seconds:.2f} s")
+
+
+def _open_dump(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def load(dumps: Iterable[str | Path], store: str | Path = DEFAULT_STORE, *, graph: str | None = None,
+         replace: bool = False) -> LoadReport:
+    """Load RDF files (Turtle, N-Triples, N-Quads, JSON-LD, optionally gzipped) into the store.
+
+    Every file is parsed before anything is written; the load itself runs in one
+    transaction, so a failed load leaves the store as it was.  Triples go to the default
+    graph unless ``graph`` is given; quads keep their graphs.  Loading the same dump twice
+    changes nothing (the dumps kg writes have no blank nodes).
+    """
+    started = time.perf_counter()
+    paths = [Path(d) for d in dumps]
+    for p in paths:
+        if not p.is_file():
+            raise FileNotFoundError(f"no such dump: {p}")
+    target = ox.NamedNode(graph) if graph else ox.DefaultGraph()
+    report = LoadReport(files=len(paths), store=str(store), graph=graph)
+    quads: list[ox.Quad] = []
+    for p in paths:
+        fmt = FORMATS[format_for_path(p)]
+        try:
+            with _open_dump(p) as fh:
+                for quad in ox.parse(fh, format=fmt, base_iri=p.resolve().as_uri()):
+                    g = quad.graph_name if not isinstance(quad.graph_name, ox.DefaultGraph) else target
+                    quads.append(ox.Quad(quad.subject, quad.predicate, quad.object, g))
+        except SyntaxError as exc:
+            raise StoreError(f"{p}: not valid {fmt.name}: {exc}; nothing was loaded") from None
+        except (OSError, EOFError) as exc:
+            raise StoreError(f"{p}: cannot read: {exc}; nothing was loaded") from None
+    report.triples = len(quads)
+    st = open_store(store)
+    try:
+        report.before = len(st)
+        updates = []
+        if replace:
+            updates.append("DROP SILENT DEFAULT" if graph is None else f"DROP SILENT GRAPH <{graph}>")
+        if updates:
+            st.update(" ;\n".join(updates))
+        st.extend(quads)
+        st.flush()
+        report.after = len(st)
+    except OSError as exc:
+        raise StoreError(f"load into {store} failed: {exc}") from None
+    finally:
+        del st
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,188 @@
+"""Namespaces, IRI builders and the bundled organism table.
+
+Every IRI the mapping writes is built here, so that one form is used per prefix
+(``http://identifiers.org/ncbigene/183``, OBO PURLs for taxa, ChEBI and DOID, ...),
+the forms WikiPathways RDF uses.  Identifiers are validated before they become IRIs:
+a value that is not a well-formed identifier raises :class:`ValueError`, never an IRI.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from functools import lru_cache
+from importlib import resources
+from urllib.parse import quote
+
+SCHEMA = "http://schema.org/"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+DCTERMS = "http://purl.org/dc/terms/"
+DC = "http://purl.org/dc/elements/1.1/"
+FABIO = "http://purl.org/spar/fabio/"
+BIBO = "http://purl.org/ontology/bibo/"
+VOID = "http://rdfs.org/ns/void#"
+DCAT = "http://www.w3.org/ns/dcat#"
+PROV = "http://www.w3.org/ns/prov#"
+WP = "http://vocabularies.wikipathways.org/wp#"
+KG = "https://w3id.org/pfocr-kg/vocab#"
+
+NCBIGENE = "http://identifiers.org/ncbigene/"
+HGNC_SYMBOL = "http://identifiers.org/hgnc.symbol/"
+PMC = "http://identifiers.org/pmc/"
+NCBITAXON = "http://purl.obolibrary.org/obo/NCBITaxon_"
+CHEBI = "http://purl.obolibrary.org/obo/CHEBI_"
+DOID = "http://purl.obolibrary.org/obo/DOID_"
+MESH = "http://id.nlm.nih.gov/mesh/"
+DOI = "https://doi.org/"
+PFOCR_FIGURES = "https://pfocr.wikipathways.org/figures/"
+NCBI = "https://www.ncbi.nlm.nih.gov"
+CC0 = "https://creativecommons.org/publicdomain/zero/1.0/"
+
+#: Prefixes used when writing Turtle, in the order they are declared.
+PREFIXES: dict[str, str] = {
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "xsd": XSD,
+    "owl": OWL,
+    "skos": SKOS,
+    "dcterms": DCTERMS,
+    "dc": DC,
+    "schema": SCHEMA,
+    "fabio": FABIO,
+    "bibo": BIBO,
+    "void": VOID,
+    "dcat": DCAT,
+    "prov": PROV,
+    "wp": WP,
+    "kg": KG,
+    "pfocr": PFOCR_FIGURES,
+    "pmc": PMC,
+    "doi": DOI,
+    "ncbigene": NCBIGENE,
+    "hgnc.symbol": HGNC_SYMBOL,
+    "NCBITaxon": NCBITAXON,
+    "CHEBI": CHEBI,
+    "DOID": DOID,
+    "mesh": MESH,
+}
+
+HUMAN_TAXON = "9606"
+
+_DIGITS = re.compile(r"[0-9]+")
+_PMCID = re.compile(r"PMC[0-9]+")
+_MESH_ID = re.compile(r"[CDQ][0-9]+")
+_FIGID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*")
+# Characters RFC 3987 allows unescaped in an IRI path/fragment besides unreserved ones.
+_IRI_SAFE = "/:@!$&'()*+,;=.~-_"
+_IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+
+
+def _need(pattern: re.Pattern[str], value: str, what: str) -> str:
+    if not pattern.fullmatch(value):
+        raise ValueError(f"not a valid {what}: {value!r}")
+    return value
+
+
+def check_iri(iri: str) -> str:
+    """Return ``iri`` if it is an absolute http(s) IRI with no forbidden characters."""
+    if not iri.startswith(("http://", "https://")) or _IRI_FORBIDDEN.search(iri):
+        raise ValueError(f"not an absolute http(s) IRI: {iri!r}")
+    return iri
+
+
+def iri_segment(text: str) -> str:
+    """Percent-encode free text so it can stand in one IRI path segment or fragment."""
+    return quote(text, safe="")
+
+
+def figid(value: str) -> str:
+    return _need(_FIGID, value, "figid")
+
+
+def figure_iri(fig_id: str) -> str:
+    """The PFOCR figure page, as the site's JSON-LD ``@id`` names it."""
+    return f"{PFOCR_FIGURES}{figid(fig_id)}.html"
+
+
+def paper_iri(pmcid: str) -> str:
+    return PMC + _need(_PMCID, pmcid, "PMC id")
+
+
+def doi_iri(doi: str) -> str:
+    """``https://doi.org/<doi>``, percent-encoding what an IRI cannot hold (``<``, ``>``, ``#``...)."""
+    if not doi.startswith("10.") or "/" not in doi:
+        raise ValueError(f"not a DOI: {doi!r}")
+    return DOI + quote(doi, safe=_IRI_SAFE.replace("#", ""))
+
+
+def gene_iri(ncbigene_id: str) -> str:
+    return NCBIGENE + _need(_DIGITS, ncbigene_id, "NCBI Gene id")
+
+
+def hgnc_symbol_iri(symbol: str) -> str:
+    if not symbol:
+        raise ValueError("empty HGNC symbol")
+    return HGNC_SYMBOL + quote(symbol, safe="-._~")
+
+
+def taxon_iri(taxid: str) -> str:
+    return NCBITAXON + _need(_DIGITS, taxid, "NCBI taxon id")
+
+
+def mesh_iri(mesh_id: str) -> str:
+    """MeSH descriptor/concept IRI; accepts ``D005227`` or ``mesh:D005227``."""
+    local = mesh_id.split(":", 1)[1] if mesh_id.lower().startswith("mesh:") else mesh_id
+    return MESH + _need(_MESH_ID, local, "MeSH id")
+
+
+def _obo_iri(base: str, value: str, prefix: str, what: str) -> str:
+    local = value.split(":", 1)[1] if value.lower().startswith(prefix + ":") else value
+    return base + _need(_DIGITS, local, what)
+
+
+def chebi_iri(value: str) -> str:
+    """ChEBI IRI; accepts ``35366``, ``chebi:35366`` or ``CHEBI:35366``."""
+    return _obo_iri(CHEBI, value, "chebi", "ChEBI id")
+
+
+def doid_iri(value: str) -> str:
+    """Disease Ontology IRI; accepts ``1612``, ``doid:1612`` or ``DOID:1612``."""
+    return _obo_iri(DOID, value, "doid", "DOID id")
+
+
+def pmc_page_iri(figlink: str) -> str:
+    """Absolute PMC figure page from the record's site-relative ``figlink``."""
+    if figlink.startswith(("http://", "https://")):
+        return check_iri(figlink)
+    if not figlink.startswith("/"):
+        raise ValueError(f"not a site-relative PMC link: {figlink!r}")
+    return NCBI + quote(figlink, safe=_IRI_SAFE)
+
+
+def pfocr_page_iri(path: str) -> str:
+    """Absolute PFOCR page IRI for a site-relative path such as ``/figures/PMC1__F3``."""
+    if not path.startswith("/"):
+        raise ValueError(f"not a site-relative path: {path!r}")
+    return "https://pfocr.wikipathways.org" + quote(path, safe=_IRI_SAFE)
+
+
+def mention_iri(figure: str, kind: str, entity_id: str, word: str) -> str:
+    """A mention node minted under its figure: one per (figure, kind, entity, OCR word)."""
+    return f"{figure}#{kind}/{iri_segment(entity_id)}/{iri_segment(word)}"
+
+
+@lru_cache(maxsize=1)
+def organism_table() -> dict[str, str]:
+    """Bundled ``scientific name (lower case) -> NCBI taxon id`` table."""
+    text = resources.files("kg").joinpath("data/organisms.tsv").read_text("utf-8")
+    rows = csv.DictReader(text.splitlines(), delimiter="\t")
+    return {row["name"].strip().lower(): row["taxid"].strip() for row in rows}
+
+
+def taxon_for_name(name: str) -> str | None:
+    """The NCBI taxon id of a scientific name in the bundled table, else ``None``."""
+    return organism_table().get(name.strip().lower())

@@ -1,0 +1,1 @@
+"""The SPARQL query library (``*.rq`` files), packaged as ``kg.queries``."""
