@@ -174,7 +174,7 @@ def write_graphs(figures: Iterable[FigureGraph], path: str | Path, fmt: str = "t
 
 def prefix_header() -> str:
     """Turtle ``@prefix`` lines in :data:`~kg.vocab.PREFIXES` order."""
-    return "".join(f"@prefix {name}: <{ns}> .\n" for name, ns in PREFIXES.items())
+    return "".join(f"@prefix {name}: <{ns}> .\n" for name, ns in PREFIXES.items()) + "\n"
 
 
 class _SkipPrefixLines(io.RawIOBase):

@@ -1,0 +1,112 @@
+"""Shared fixtures: the bundled sample, a built sample graph and store, a real Oxigraph
+SPARQL server on 127.0.0.1, and a guard that fails any test reaching beyond loopback."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "examples" / "pfocr-sample"
+DATA = Path(__file__).resolve().parent / "data"
+VERSIONS = DATA / "pfocr-versions"
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """No network beyond loopback, ever: a connection elsewhere fails the test."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1")) \
+                and self.family in (socket.AF_INET, socket.AF_INET6):
+            raise AssertionError(f"test tried to reach the network: {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def sample_ttl(tmp_path_factory) -> Path:
+    """The bundled sample built once as Turtle."""
+    from kg.build import build
+
+    out = tmp_path_factory.mktemp("sample") / "sample.ttl"
+    report = build([SAMPLE], out)
+    assert report.rejected == 0, report.rejects
+    return out
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory) -> Path:
+    """The bundled sample built once into an Oxigraph store (read it, don't change it)."""
+    from kg.build import build
+
+    store = tmp_path_factory.mktemp("store") / "kg-store"
+    report = build([SAMPLE], store=store)
+    assert report.rejected == 0, report.rejects
+    return store
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OxigraphServer:
+    """``oxigraph serve`` (PyPI package ``oxigraph``) on 127.0.0.1, in-memory."""
+
+    def __init__(self, port: int, process: subprocess.Popen):
+        self.port = port
+        self.process = process
+        self.url = f"http://127.0.0.1:{port}"
+        self.query_endpoint = f"{self.url}/query"
+        self.update_endpoint = f"{self.url}/update"
+        self.store_endpoint = f"{self.url}/store"
+
+    def clear(self) -> None:
+        request = urllib.request.Request(self.update_endpoint, data=b"update=CLEAR%20ALL", method="POST",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        urllib.request.urlopen(request, timeout=10).close()
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory):
+    """A real SPARQL 1.1 server started for the test session and stopped after it."""
+    binary = shutil.which("oxigraph")
+    if binary is None:
+        pytest.fail("the 'oxigraph' server is not installed: pip install oxigraph (see .ci/run)")
+    port = _free_port()
+    location = tmp_path_factory.mktemp("oxigraph-server")
+    process = subprocess.Popen([binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = OxigraphServer(port, process)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{server.query_endpoint}?query=ASK%7B%7D", timeout=2).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"oxigraph serve did not start: {process.stderr.read().decode()[-2000:]}")
+            time.sleep(0.2)
+    yield server
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
