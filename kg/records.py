@@ -221,13 +221,17 @@ def _decode(raw: bytes, path: Path | str) -> str:
 
 def split_front_matter(text: str, path: Path | str) -> str:
     """The YAML text between the first two ``---`` lines (the opening one must be line 1)."""
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].rstrip("\r\n").rstrip() != "---":
+    first_end = text.find("\n")
+    first = text if first_end < 0 else text[:first_end]
+    if first.rstrip() != "---":
         raise RecordError(path, "no YAML front matter: the file must start with a '---' line", 1)
-    for index in range(1, len(lines)):
-        if lines[index].rstrip("\r\n").rstrip() in ("---", "..."):
-            return "".join(lines[1:index])
-    raise RecordError(path, "front matter is not closed by a second '---' line", 1)
+    closing = _CLOSING.search(text, first_end) if first_end >= 0 else None
+    if closing is None:
+        raise RecordError(path, "front matter is not closed by a second '---' line", 1)
+    return text[first_end + 1:closing.start() + 1]
+
+
+_CLOSING = re.compile(r"\n(?:---|\.\.\.)[ \t]*\r?(?:\n|$)")
 
 
 def parse_front_matter(front_matter: str, path: Path | str) -> dict[str, Any]:
@@ -246,7 +250,8 @@ def parse_front_matter(front_matter: str, path: Path | str) -> dict[str, Any]:
     if not isinstance(fields, dict):
         kind = "empty" if fields is None else type(fields).__name__
         raise RecordError(path, f"front matter must be a YAML mapping, not {kind}", 2)
-    _reject_shared_nodes(fields, path)
+    if "*" in front_matter:  # an alias needs a '*': most records can skip the walk
+        _reject_shared_nodes(fields, path)
     return {str(k): v for k, v in fields.items()}
 
 
