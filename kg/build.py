@@ -46,9 +46,10 @@ class BuildReport:
     def __str__(self) -> str:
         rate = self.records_read / self.seconds if self.seconds else 0.0
         where = ", ".join(x for x in (self.output, self.store and f"store {self.store}") if x)
+        written = f"{self.triples} {'quads' if self.store else 'triples'} written"
         unchanged = f" ({self.figures_unchanged} unchanged)" if self.figures_unchanged else ""
         return (f"{self.records_read} records read, {self.converted} converted{unchanged}, {self.rejected} rejected, "
-                f"{self.triples} triples written{' to ' + where if where else ''} in {self.seconds:.2f} s "
+                f"{written}{' to ' + where if where else ''} in {self.seconds:.2f} s "
                 f"({rate:.0f} records/s)")
 
 

@@ -108,8 +108,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_network(args: argparse.Namespace) -> int:
-    from .network import project, write_network
+    from .network import NETWORK_FORMATS, project, write_network
 
+    if not args.output.lower().endswith(NETWORK_FORMATS):
+        raise CommandError(f"-o must end with one of {', '.join(NETWORK_FORMATS)}")
     graph = project(args.source, kind=args.kind, min_weight=args.min_weight)
     write_network(graph, args.output)
     print(f"{args.kind} network: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges -> {args.output}",

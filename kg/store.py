@@ -47,6 +47,8 @@ def open_store(path: str | Path, *, create: bool = True, read_only: bool = False
         raise StoreError(f"no store at {folder} (build one: kg build SOURCE --store {folder})")
     if folder.exists() and not folder.is_dir():
         raise StoreError(f"{folder} is a file, not a store folder")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / "CURRENT").is_file():
+        raise StoreError(f"{folder} is not an Oxigraph store (no CURRENT file); refusing to touch it")
     try:
         return ox.Store.read_only(str(folder)) if read_only else ox.Store(str(folder))
     except OSError as exc:
@@ -254,8 +256,9 @@ class LoadReport:
                 f"{self.before} -> {self.after} quads in {self.seconds:.2f} s")
 
 
+
 def _open_dump(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
 
 
 def load(dumps: Iterable[str | Path], store: str | Path = DEFAULT_STORE, *, graph: str | None = None,

@@ -1,0 +1,233 @@
+"""Project the graph into networkx (gene co-occurrence or figure–gene) and summarise it.
+
+The rows come from SPARQL over a store folder or an RDF dump, with the default graph as
+the union of all figure graphs.  Node ids are IRIs; attribute values are never ``None``
+(a missing value is left out), so every graph can be written as GraphML, GEXF or JSON.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pyoxigraph as ox
+
+from .errors import StoreError
+from .serialize import FORMATS, atomic_path, atomic_write, format_for_path
+from .store import open_store
+from .vocab import DCTERMS, FABIO, KG, RDF, RDFS, SCHEMA, WP
+
+KINDS = ("cooccurrence", "bipartite")
+NETWORK_FORMATS = (".graphml", ".gexf", ".json")
+_RDF_SUFFIXES = (".ttl", ".nt", ".nq", ".jsonld")
+PREFIXES = (f"PREFIX kg: <{KG}> PREFIX rdf: <{RDF}> PREFIX rdfs: <{RDFS}> PREFIX wp: <{WP}> "
+            f"PREFIX dcterms: <{DCTERMS}> PREFIX fabio: <{FABIO}> PREFIX schema: <{SCHEMA}>\n")
+
+_GENES = PREFIXES + """
+SELECT ?gene (MIN(?l) AS ?label) (MIN(?t) AS ?taxon) (MIN(?i) AS ?id) (COUNT(DISTINCT ?f) AS ?figures) WHERE {
+  ?f kg:mentionsGene ?gene .
+  OPTIONAL { ?gene rdfs:label ?l } OPTIONAL { ?gene wp:organism ?t } OPTIONAL { ?gene dcterms:identifier ?i }
+} GROUP BY ?gene HAVING (COUNT(DISTINCT ?f) >= %d)"""
+
+_PAIRS = PREFIXES + """
+SELECT ?a ?b (COUNT(DISTINCT ?f) AS ?weight) WHERE {
+  ?f kg:mentionsGene ?a, ?b . FILTER(STR(?a) < STR(?b))
+} GROUP BY ?a ?b HAVING (COUNT(DISTINCT ?f) >= %d)"""
+
+_FIGURES = PREFIXES + """
+SELECT ?f (MIN(?i) AS ?figid) (MIN(?t) AS ?title) (MIN(?y) AS ?year) WHERE {
+  ?f kg:mentionsGene [] .
+  OPTIONAL { ?f dcterms:identifier ?i } OPTIONAL { ?f dcterms:title ?t }
+  OPTIONAL { ?f dcterms:isPartOf ?p . ?p fabio:hasPublicationYear ?y }
+} GROUP BY ?f"""
+
+_LINKS = PREFIXES + "SELECT DISTINCT ?f ?gene WHERE { ?f kg:mentionsGene ?gene }"
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@contextmanager
+def open_source(source: str | Path) -> Iterator[ox.Store]:
+    """A read-only store folder, or an RDF dump (.ttl/.nt/.nq/.jsonld[.gz]) loaded in memory."""
+    path = Path(source)
+    is_dump = path.name.lower().removesuffix(".gz").endswith(_RDF_SUFFIXES)
+    if path.is_file() and not is_dump:
+        raise StoreError(f"{path} is neither a store folder nor an RDF dump "
+                         f"({', '.join(_RDF_SUFFIXES)}, optionally .gz)")
+    if path.is_dir() or not is_dump:
+        store = open_store(path, read_only=True)  # StoreError if missing or not a store
+    elif not path.is_file():
+        raise FileNotFoundError(f"no such RDF dump: {path}")
+    else:
+        fmt = FORMATS[format_for_path(path)]
+        store = ox.Store()
+        try:
+            with (gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")) as fh:
+                store.bulk_load(fh, format=fmt, base_iri=path.resolve().as_uri())
+        except SyntaxError as exc:
+            raise StoreError(f"{path}: not valid {fmt.name}: {str(exc).splitlines()[0]}") from None
+        except (OSError, EOFError) as exc:
+            raise StoreError(f"{path}: cannot read: {exc}") from None
+    try:
+        yield store
+    finally:
+        del store
+
+
+def _rows(store: ox.Store, query: str) -> list[dict[str, Any]]:
+    """Query results as dicts of plain Python values (IRIs and literals as text, numbers as int)."""
+    out = []
+    solutions = store.query(query, use_default_graph_as_union=True)
+    names = [v.value for v in solutions.variables]  # type: ignore[union-attr]
+    for row in solutions:  # type: ignore[union-attr]
+        item: dict[str, Any] = {}
+        for name in names:
+            term = row[name]
+            if term is None:
+                continue
+            dt = getattr(term, "datatype", None)
+            item[name] = int(term.value) if dt is not None and dt.value.endswith("#integer") else term.value
+        out.append(item)
+    return out
+
+
+def _clean(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attrs.items() if v is not None}
+
+
+def _year(text: str | None) -> int | None:
+    return int(text[:4]) if text and text[:4].isdigit() else None
+
+
+# --------------------------------------------------------------------------- projections
+
+
+def _add_genes(graph: nx.Graph, store: ox.Store, min_figures: int, **extra: Any) -> None:
+    for r in _rows(store, _GENES % min_figures):
+        graph.add_node(r["gene"], **_clean({
+            "kind": "gene", "label": r.get("label", r.get("id", r["gene"].rsplit("/", 1)[-1])),
+            "symbol": r.get("label"), "taxon": r.get("taxon"), "ncbigene": r.get("id"),
+            "figures": r["figures"], **extra}))
+
+
+def _set_degree(graph: nx.Graph) -> nx.Graph:
+    nx.set_node_attributes(graph, dict(graph.degree()), "degree")
+    return graph
+
+
+def cooccurrence_graph(store: ox.Store, min_weight: int = 1) -> nx.Graph:
+    """Gene–gene graph; edge ``weight`` = figures showing both genes (kept if >= ``min_weight``).
+
+    Nodes are the genes shown in at least ``min_weight`` figures (isolated ones included)."""
+    graph = nx.Graph(kind="cooccurrence", min_weight=min_weight)
+    _add_genes(graph, store, min_weight)
+    for r in _rows(store, _PAIRS % min_weight):
+        graph.add_edge(r["a"], r["b"], weight=r["weight"])
+    return _set_degree(graph)
+
+
+def bipartite_graph(store: ox.Store, min_weight: int = 1) -> nx.Graph:
+    """Figure–gene graph (``bipartite`` 0 = figure, 1 = gene); genes shown in fewer than
+    ``min_weight`` figures, and figures left without genes, are dropped."""
+    graph = nx.Graph(kind="bipartite", min_weight=min_weight)
+    _add_genes(graph, store, min_weight, bipartite=1)
+    for r in _rows(store, _FIGURES):
+        graph.add_node(r["f"], **_clean({"kind": "figure", "bipartite": 0, "label": r.get("figid", r["f"]),
+                                         "figid": r.get("figid"), "title": r.get("title"),
+                                         "year": _year(r.get("year"))}))
+    for r in _rows(store, _LINKS):
+        if r["gene"] in graph:
+            graph.add_edge(r["f"], r["gene"], weight=1)
+    graph.remove_nodes_from([n for n, d in graph.nodes(data=True) if d["kind"] == "figure" and not graph.degree(n)])
+    return _set_degree(graph)
+
+
+def project(source: str | Path, kind: str = "cooccurrence", min_weight: int = 1) -> nx.Graph:
+    """The networkx graph of ``kind`` ("cooccurrence" or "bipartite") from a store folder or dump."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown network kind {kind!r} (choose from {', '.join(KINDS)})")
+    if min_weight < 1:
+        raise ValueError(f"min_weight must be at least 1, got {min_weight}")
+    with open_source(source) as store:
+        return (cooccurrence_graph if kind == "cooccurrence" else bipartite_graph)(store, min_weight)
+
+
+def write_network(graph: nx.Graph, path: str | Path) -> Path:
+    """Write ``graph`` as GraphML, GEXF or node-link JSON (by extension), atomically."""
+    target = Path(path)
+    ext = target.suffix.lower()
+    if ext not in NETWORK_FORMATS:
+        raise ValueError(f"cannot write a network as {target.name!r}: use one of {', '.join(NETWORK_FORMATS)}")
+    if ext == ".json":
+        with atomic_write(target, "w") as fh:
+            json.dump(_node_link(graph), fh, ensure_ascii=False, indent=1)
+            fh.write("\n")
+    else:
+        with atomic_path(target) as tmp:
+            (nx.write_graphml if ext == ".graphml" else nx.write_gexf)(graph, tmp)
+    return target
+
+
+def _node_link(graph: nx.Graph) -> dict[str, Any]:
+    try:  # networkx >= 3.4 warns unless the edge key is named; "links" is what older ones write
+        return nx.node_link_data(graph, edges="links")
+    except TypeError:
+        return nx.node_link_data(graph)
+
+
+# --------------------------------------------------------------------------- stats
+
+_COUNTS = {
+    "figures": "?x a kg:PathwayFigure",
+    "papers": "?x a schema:ScholarlyArticle",
+    "genes": "?x a kg:Gene",
+    "chemicals": "?x a kg:Chemical",
+    "diseases": "?x a kg:Disease",
+    "organisms": "?x a kg:Organism",
+    "mentions": "[] kg:hasMention ?x",
+}
+_TOP_GENES = PREFIXES + """
+SELECT ?gene (MIN(?l) AS ?label) (COUNT(DISTINCT ?f) AS ?figures) WHERE {
+  ?f kg:mentionsGene ?gene . OPTIONAL { ?gene rdfs:label ?l }
+} GROUP BY ?gene ORDER BY DESC(?figures) ?label ?gene LIMIT %d"""
+_TOP_ORGANISMS = PREFIXES + """
+SELECT ?taxon (MIN(?l) AS ?label) (COUNT(DISTINCT ?f) AS ?figures) WHERE {
+  ?f a kg:PathwayFigure ; wp:organism ?taxon . OPTIONAL { ?taxon rdfs:label ?l }
+} GROUP BY ?taxon ORDER BY DESC(?figures) ?label ?taxon LIMIT %d"""
+_YEARS = PREFIXES + """
+SELECT ?year (COUNT(DISTINCT ?f) AS ?figures) WHERE {
+  ?f a kg:PathwayFigure ; dcterms:isPartOf/fabio:hasPublicationYear ?y . BIND(STR(?y) AS ?year)
+} GROUP BY ?year ORDER BY ?year"""
+
+
+def stats(source: str | Path, top: int = 10) -> dict[str, Any]:
+    """Headline counts, the ``top`` genes and organisms by figures, and figures per year."""
+    with open_source(source) as store:
+        counts = {name: _rows(store, f"{PREFIXES}SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ {pattern} }}")[0]["n"]
+                  for name, pattern in _COUNTS.items()}
+        counts["triples"] = _rows(store, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o "
+                                         "WHERE { ?s ?p ?o } }")[0]["n"]
+        return {
+            "counts": counts,
+            "top_genes": _rows(store, _TOP_GENES % max(top, 0)),
+            "top_organisms": _rows(store, _TOP_ORGANISMS % max(top, 0)),
+            "figures_per_year": {r["year"]: r["figures"] for r in _rows(store, _YEARS)},
+        }
+
+
+def format_stats(result: dict[str, Any]) -> str:
+    """``stats()`` as aligned text for the terminal."""
+    lines = [f"{name:<10} {n:>9,}" for name, n in result["counts"].items()]
+    for title, key, ident in (("top genes (figures)", "top_genes", "gene"),
+                              ("top organisms (figures)", "top_organisms", "taxon")):
+        lines += ["", title]
+        lines += [f"  {r['figures']:>6,}  {r.get('label', ''):<24} {r[ident]}" for r in result[key]] or ["  (none)"]
+    lines += ["", "figures per year"]
+    lines += [f"  {year}  {n:>6,}" for year, n in result["figures_per_year"].items()] or ["  (none)"]
+    return "\n".join(lines)
