@@ -32,6 +32,7 @@ class BuildReport:
     converted: int = 0
     rejected: int = 0
     triples: int = 0
+    quads: int = 0
     seconds: float = 0.0
     rejects: list[dict] = field(default_factory=list)
     output: str | None = None
@@ -45,11 +46,14 @@ class BuildReport:
 
     def __str__(self) -> str:
         rate = self.records_read / self.seconds if self.seconds else 0.0
-        where = ", ".join(x for x in (self.output, self.store and f"store {self.store}") if x)
-        written = f"{self.triples} {'quads' if self.store else 'triples'} written"
+        written = []
+        if self.output:
+            written.append(f"{self.triples} triples written to {self.output}")
+        if self.store:
+            written.append(f"{self.quads} quads written to store {self.store}")
         unchanged = f" ({self.figures_unchanged} unchanged)" if self.figures_unchanged else ""
         return (f"{self.records_read} records read, {self.converted} converted{unchanged}, {self.rejected} rejected, "
-                f"{written}{' to ' + where if where else ''} in {self.seconds:.2f} s "
+                f"{', '.join(written)} in {self.seconds:.2f} s "
                 f"({rate:.0f} records/s)")
 
 
@@ -135,6 +139,8 @@ def build(sources: Iterable[str | Path], output: str | Path | None = None, *, fo
     """
     if output is None and store is None:
         raise ValueError("give an output file, a store, or both")
+    if void and output is None:
+        raise ValueError("--void describes an output file: give -o OUT too")
     started = time.perf_counter()
     found = discover(sources)
     report = BuildReport(records_read=len(found), output=str(output) if output else None,
@@ -159,7 +165,7 @@ def build(sources: Iterable[str | Path], output: str | Path | None = None, *, fo
             result = build_into_store(found, store, jobs=jobs, on_reject=on_reject, on_record=progress.step,
                                       incremental=incremental and output is None, also_write=output,
                                       format=format, shard_lines=shard_lines, counted=counted)
-            report.triples, report.figures_unchanged = result.triples, result.unchanged
+            report.quads, report.triples, report.figures_unchanged = result.quads, result.file_triples, result.unchanged
         else:
             figures = counted(convert(found, jobs, on_reject, progress.step))
             report.triples = write_graphs(figures, output, format, shard_lines).triples

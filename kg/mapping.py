@@ -148,7 +148,7 @@ class _Mapper:
         block = self.f.get("schema-jsonld")
         figure = vocab.figure_iri(fig_id)
         if isinstance(block, dict) and block.get("@id") is not None:
-            figure = self.checked("schema-jsonld", vocab.check_iri, str(block["@id"])) or figure
+            figure = self.checked("schema-jsonld", vocab.figure_page_iri, str(block["@id"])) or figure
         out = FigureGraph(fig_id, figure, self.record.digest, source=str(self.record.path))
         self.fig = iri(figure)
         self.out = out
@@ -251,11 +251,11 @@ class _Mapper:
     def organisms(self) -> None:
         for key, prop in (("organisms", K["metadataOrganism"]), ("organisms_ner", K["nerOrganism"])):
             for name in values(self.f.get(key)):
-                taxid = vocab.taxon_for_name(name)
-                if taxid is None:
+                known = vocab.organism_for_name(name)
+                if known is None:
                     self.own(K["organismName"], literal(name))
                     continue
-                taxon = self.taxon(taxid, name)
+                taxon = self.taxon(*known)
                 self.own(prop, taxon)
                 self.own(WP_ORGANISM, taxon)
 

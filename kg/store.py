@@ -70,9 +70,13 @@ def _is_empty(path: Path) -> bool:
 
 @dataclass
 class StoreBuildResult:
-    triples: int = 0
+    """What a build into a store did: quads written, figures skipped as unchanged, figure
+    graphs dropped, and triples written to the file built alongside (if any)."""
+
+    quads: int = 0
     unchanged: int = 0
     removed: int = 0
+    file_triples: int = 0
 
 
 class _Unchanged(Exception):
@@ -97,7 +101,7 @@ class _QuadStream(io.RawIOBase):
             if figure is None:
                 break
             lines = quad_lines(figure)
-            self._counter.triples += len(lines)
+            self._counter.quads += len(lines)
             self._buffer += "".join(lines).encode("utf-8")
         size = min(len(target), len(self._buffer))
         target[:size] = self._buffer[:size]
@@ -140,18 +144,18 @@ def build_into_store(found: Sequence[RecordSource], path: str | Path, *, jobs: i
 
         figures = counted(convert(found, jobs, on_reject, on_record, skip=skip))
         if also_write is not None:
-            figures = _tee_to_file(figures, also_write, format, shard_lines)
+            figures = _tee_to_file(figures, also_write, format, shard_lines, result)
         built: set[str] = set()
         batch: list[FigureGraph] = []
         for figure in figures:
             built.add(figure.graph)
             batch.append(figure)
             if len(batch) >= _BATCH_FIGURES:
-                result.triples += _replace(store, batch, [])
+                result.quads += _replace(store, batch, [])
                 batch = []
         stale = sorted(set(existing.values()) - kept - built)
         result.removed = len(stale)
-        result.triples += _replace(store, batch, stale)
+        result.quads += _replace(store, batch, stale)
         store.flush()
     finally:
         del store
@@ -187,7 +191,7 @@ def _fresh_build(found, folder: Path, jobs, on_reject, on_record, also_write, fo
     try:
         figures = counted(convert(found, jobs, on_reject, on_record))
         if also_write is not None:
-            figures = _tee_to_file(figures, also_write, format, shard_lines)
+            figures = _tee_to_file(figures, also_write, format, shard_lines, result)
         store = ox.Store(str(tmp))
         store.bulk_load(_QuadStream(figures, result), format=ox.RdfFormat.N_QUADS)
         store.flush()
@@ -201,7 +205,7 @@ def _fresh_build(found, folder: Path, jobs, on_reject, on_record, also_write, fo
 
 
 def _tee_to_file(figures: Iterable[FigureGraph], output: str | Path, fmt: str,
-                 shard_lines: int | None) -> Iterator[FigureGraph]:
+                 shard_lines: int | None, result: StoreBuildResult) -> Iterator[FigureGraph]:
     """Pass figures through while also writing them to ``output`` (written when exhausted).
 
     The file writer runs in a thread fed through a small queue, so memory stays bounded."""
@@ -218,7 +222,7 @@ def _tee_to_file(figures: Iterable[FigureGraph], output: str | Path, fmt: str,
 
     def run() -> None:
         try:
-            write_graphs(drain(), output, fmt, shard_lines)
+            result.file_triples = write_graphs(drain(), output, fmt, shard_lines).triples
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
             failure.append(exc)
             while channel.get() is not done:

@@ -74,7 +74,7 @@ HUMAN_TAXON = "9606"
 
 _DIGITS = re.compile(r"[0-9]+")
 _PMCID = re.compile(r"PMC[0-9]+")
-_MESH_ID = re.compile(r"[CDQ][0-9]+")
+_MESH_ID = re.compile(r"[CD][0-9]+")
 _FIGID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*")
 # Characters RFC 3987 allows unescaped in an IRI path/fragment besides unreserved ones.
 _IRI_SAFE = "/:@!$&'()*+,;=.~-_"
@@ -101,6 +101,15 @@ def iri_segment(text: str) -> str:
 
 def figid(value: str) -> str:
     return _need(_FIGID, value, "figid")
+
+
+def figure_page_iri(value: str) -> str:
+    """A figure IRI given by the record (JSON-LD ``@id``): absolute http(s), no fragment
+    (mention IRIs are minted as fragments of it)."""
+    check_iri(value)
+    if "#" in value:
+        raise ValueError(f"figure IRI must not have a fragment ('#'): {value!r}")
+    return value
 
 
 def figure_iri(fig_id: str) -> str:
@@ -176,13 +185,14 @@ def mention_iri(figure: str, kind: str, entity_id: str, word: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def organism_table() -> dict[str, str]:
-    """Bundled ``scientific name (lower case) -> NCBI taxon id`` table."""
+def organism_table() -> dict[str, tuple[str, str]]:
+    """Bundled ``scientific name (lower case) -> (NCBI taxon id, scientific name)`` table."""
     text = resources.files("kg").joinpath("data/organisms.tsv").read_text("utf-8")
     rows = csv.DictReader(text.splitlines(), delimiter="\t")
-    return {row["name"].strip().lower(): row["taxid"].strip() for row in rows}
+    return {row["name"].strip().lower(): (row["taxid"].strip(), row["name"].strip()) for row in rows}
 
 
-def taxon_for_name(name: str) -> str | None:
-    """The NCBI taxon id of a scientific name in the bundled table, else ``None``."""
+def organism_for_name(name: str) -> tuple[str, str] | None:
+    """``(taxon id, scientific name as the table spells it)`` for a name in the bundled
+    table (any case), else ``None``: unknown names are never guessed."""
     return organism_table().get(name.strip().lower())

@@ -79,7 +79,7 @@ def test_rebuild_unchanged_writes_nothing(tmp_path, sample_store):
     store = tmp_path / "store"
     shutil.copytree(sample_store, store)
     report = build([SAMPLE], store=store)
-    assert report.triples == 0
+    assert report.quads == 0
     assert report.figures_unchanged == report.records_read
     assert quads(store) == quads(sample_store)
 
