@@ -91,8 +91,10 @@ def oxigraph_server(tmp_path_factory):
         pytest.fail("the 'oxigraph' server is not installed: pip install oxigraph (see .ci/run)")
     port = _free_port()
     location = tmp_path_factory.mktemp("oxigraph-server")
+    log_path = location.parent / f"{location.name}.log"
+    log = open(log_path, "wb")
     process = subprocess.Popen([binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=log, stderr=subprocess.STDOUT)
     server = OxigraphServer(port, process)
     deadline = time.monotonic() + 30
     while True:
@@ -102,7 +104,8 @@ def oxigraph_server(tmp_path_factory):
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"oxigraph serve did not start: {process.stderr.read().decode()[-2000:]}")
+                log.close()
+                raise RuntimeError(f"oxigraph serve did not start: {log_path.read_text(errors='replace')[-2000:]}")
             time.sleep(0.2)
     yield server
     process.terminate()
@@ -110,3 +113,4 @@ def oxigraph_server(tmp_path_factory):
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+    log.close()

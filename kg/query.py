@@ -1,0 +1,524 @@
+"""SPARQL over the embedded store or a remote endpoint, with a library of named queries.
+
+Library queries are the ``*.rq`` files of the ``queries/`` folder (packaged as
+``kg.queries``).  Each starts with ``#`` lines: a one-sentence description, then
+``# param: NAME — meaning (example)`` lines.  Parameters are never pasted into the query
+text: each value is parsed into one RDF term (see :func:`parse_term`) and bound by a
+``VALUES`` block inserted at the start of every ``WHERE { ... }`` group (sub-selects
+included), so the same text runs locally and on any SPARQL 1.1 endpoint.
+
+Results are :class:`QueryResult` objects holding pyoxigraph terms, filled identically
+from the local store and from SPARQL JSON results, so both can be compared directly.
+Queries see the union of the store's graphs as their default graph.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import difflib
+import io
+import json
+import re
+import socket
+import urllib.error
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Mapping, Union
+
+import pyoxigraph as ox
+
+from .errors import QueryError, RemoteError
+from .vocab import PREFIXES, XSD
+
+Term = Union[ox.NamedNode, ox.Literal, ox.BlankNode]
+
+POST_THRESHOLD = 2000
+"""Queries longer than this (in UTF-8 bytes) are sent with HTTP POST."""
+
+_XSD_STRING = XSD + "string"
+_XSD_INTEGER = XSD + "integer"
+_XSD_DECIMAL = XSD + "decimal"
+
+
+@dataclass(frozen=True)
+class LibraryQuery:
+    """One ``.rq`` file of the query library."""
+
+    name: str
+    path: str
+    description: str
+    params: list[str]
+    text: str
+
+
+@dataclass
+class QueryResult:
+    """Variables and rows (``{variable: term}``, unbound variables left out), or ``boolean`` for ASK.
+
+    CONSTRUCT/DESCRIBE results come as rows over ``subject``, ``predicate``, ``object``."""
+
+    variables: list[str] = field(default_factory=list)
+    rows: list[dict[str, Term]] = field(default_factory=list)
+    boolean: bool | None = None
+
+
+# --------------------------------------------------------------------------- library
+
+_PARAM_LINE = re.compile(r"#\s*param:\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:[—–:-]+\s*)?(.*)")
+
+
+def _header(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Description and ``(name, meaning)`` params from the leading ``#`` lines of ``text``."""
+    description, params = "", []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if not line.startswith("#"):
+            break
+        match = _PARAM_LINE.match(line)
+        if match:
+            params.append((match.group(1), match.group(2).strip()))
+        elif not description:
+            description = line.lstrip("#").strip()
+    return description, params
+
+
+def list_queries() -> list[LibraryQuery]:
+    """The library queries, sorted by name."""
+    found = []
+    for entry in resources.files("kg.queries").iterdir():
+        if entry.name.endswith(".rq") and entry.is_file():
+            text = entry.read_text("utf-8")
+            description, params = _header(text)
+            found.append(LibraryQuery(entry.name[:-3], str(entry), description, [p for p, _ in params], text))
+    return sorted(found, key=lambda q: q.name)
+
+
+_SPARQL_START = re.compile(r"^\s*(?:#[^\n]*\n\s*)*(PREFIX|BASE|SELECT|ASK|CONSTRUCT|DESCRIBE)(?=[\s{*?$<(])",
+                           re.IGNORECASE)
+
+
+def resolve_query(spec: str) -> str:
+    """Query text for ``spec``: a path to a ``.rq`` file, a library name (``.rq`` optional),
+    or inline SPARQL; :class:`QueryError` for anything else, naming close library matches."""
+    if "\n" not in spec and "{" not in spec and _is_file(spec):
+        try:
+            return Path(spec).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise QueryError(f"cannot read query file {spec}: {exc}") from None
+    library = {q.name: q for q in list_queries()}
+    name = spec[:-3] if spec.endswith(".rq") else spec
+    if name in library:
+        return library[name].text
+    if _SPARQL_START.match(spec) or "{" in spec:
+        return spec
+    if "/" in spec or "\\" in spec:
+        raise QueryError(f"no such query file: {spec}")
+    close = difflib.get_close_matches(name, list(library), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise QueryError(f"unknown query {spec!r}{hint} (kg query --list shows the library)")
+
+
+def _is_file(spec: str) -> bool:
+    try:
+        return Path(spec).is_file()
+    except (OSError, ValueError):  # a name too long for a path, NUL bytes...
+        return False
+
+
+# --------------------------------------------------------------------------- parameters
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|^`\\]*")
+_LOCAL = re.compile(r"[A-Za-z0-9_.~%:/#@!$&'()*+,;=?-]+")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?[0-9]*\.[0-9]+")
+
+
+def parse_term(value: str, name: str = "value") -> Term:
+    """One RDF term from a parameter value, or :class:`QueryError`.
+
+    ``<IRI>``, ``prefix:local`` with a prefix of :data:`kg.vocab.PREFIXES` (``ncbigene:7157``),
+    a bare ``http(s)://`` IRI, an integer or decimal number, ``"quoted text"`` (always a
+    string), else the text as one plain string literal.  Malformed IRIs and control
+    characters (newlines...) are refused.
+    """
+    if _CONTROL.search(value):
+        raise QueryError(f"parameter {name}: control characters (newline, tab...) are not allowed")
+    text = value.strip()
+    if not text:
+        raise QueryError(f"parameter {name}: empty value")
+    if text.startswith("<"):
+        if not (text.endswith(">") and _ABSOLUTE_IRI.fullmatch(text[1:-1])):
+            raise QueryError(f"parameter {name}: not a valid <IRI>: {value!r}")
+        return _iri(text[1:-1], name)
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        return ox.Literal(text[1:-1])
+    if _INTEGER.fullmatch(text):
+        return ox.Literal(text, datatype=ox.NamedNode(_XSD_INTEGER))
+    if _DECIMAL.fullmatch(text):
+        return ox.Literal(text, datatype=ox.NamedNode(_XSD_DECIMAL))
+    prefix, colon, local = text.partition(":")
+    if colon and prefix in PREFIXES:
+        if not _LOCAL.fullmatch(local):
+            raise QueryError(f"parameter {name}: not a valid {prefix}: name: {value!r}")
+        return _iri(PREFIXES[prefix] + local, name)
+    if prefix.lower() in ("http", "https") and local.startswith("//") and _ABSOLUTE_IRI.fullmatch(text):
+        return _iri(text, name)
+    return ox.Literal(text)
+
+
+def _iri(text: str, name: str) -> ox.NamedNode:
+    try:
+        return ox.NamedNode(text)
+    except ValueError as exc:
+        raise QueryError(f"parameter {name}: not a valid IRI {text!r}: {exc}") from None
+
+
+_TOKEN = re.compile(
+    r"""(?P<skip>\#[^\n]*|"""  # comment
+    r"""'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|"""  # long strings
+    r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|"""  # strings
+    r"""<[^<>"{}|^`\\\x00-\x20]*>|"""  # IRIs
+    r"""[?$][A-Za-z0-9_]+|[A-Za-z0-9_.-]*:[A-Za-z0-9_.%\\-]*)"""  # variables, prefixed names
+    r"""|(?P<where>\bWHERE\b)|(?P<open>\{)|(?P<close>\})""",
+    re.IGNORECASE,
+)
+
+
+def _insertion_points(text: str) -> list[int]:
+    """Offsets just after the ``{`` of every ``WHERE {`` (else of the query's pattern group)."""
+    points: list[int] = []
+    after_where = False
+    first_groups: list[int] = []
+    depth = 0
+    for token in _TOKEN.finditer(text):
+        kind = token.lastgroup
+        if kind == "skip":
+            continue
+        if kind == "where":
+            after_where = True
+        elif kind == "open":
+            if after_where:
+                points.append(token.end())
+            elif depth == 0:
+                first_groups.append(token.end())
+            after_where = False
+            depth += 1
+        else:
+            after_where = False
+            depth -= 1
+    if points:
+        return points
+    construct = re.match(r"(?is)^\s*(?:(?:#[^\n]*|PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*CONSTRUCT\b", text)
+    groups = first_groups[1:] if construct else first_groups
+    return groups[:1]
+
+
+def declared_params(text: str) -> list[str]:
+    """Parameters a query accepts: its leading ``# param: NAME — meaning`` lines."""
+    return [p for p, _ in _header(text)[1]]
+
+
+def bind_params(text: str, params: Mapping[str, str] | None) -> str:
+    """``text`` with a ``VALUES`` block binding each parameter to its parsed term.
+
+    Every declared ``# param:`` must be given; an undeclared one is a :class:`QueryError`."""
+    params = dict(params or {})
+    _, header = _header(text)
+    accepted = [p for p, _ in header]
+    for name in params:
+        if name not in accepted:
+            takes = ", ".join(accepted) or "no parameters; declare them with '# param: NAME' lines"
+            raise QueryError(f"unknown parameter {name!r} (this query takes: {takes})")
+    for name, meaning in header:
+        if name not in params:
+            raise QueryError(f"missing parameter: --param {name}=VALUE ({meaning})")
+    if not params:
+        return text
+    names = sorted(params)
+    terms = " ".join(str(parse_term(params[n], n)) for n in names)
+    block = f"\n  VALUES ({' '.join('?' + n for n in names)}) {{ ({terms}) }}\n"
+    points = _insertion_points(text)
+    if not points:
+        return text.rstrip() + block
+    out, last = [], 0
+    for point in points:
+        out += [text[last:point], block]
+        last = point
+    out.append(text[last:])
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_query(text: str, *, store: str | Path | None = None, endpoint: str | None = None,
+              params: Mapping[str, str] | None = None, timeout: float = 60.0) -> QueryResult:
+    """Run a SPARQL query (with ``params`` bound) on the store at ``store`` or on ``endpoint``.
+
+    The store is opened read-only and queried with the union of its graphs as default
+    graph; ``timeout`` (seconds) applies to ``endpoint`` requests."""
+    if (store is None) == (endpoint is None):
+        raise QueryError("run a query on a store or on an endpoint (exactly one)")
+    query = bind_params(text, params)
+    if endpoint is not None:
+        return _run_remote(query, endpoint, timeout)
+    return _run_local(query, store)  # type: ignore[arg-type]
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")[:300]
+
+
+def _run_local(query: str, path: str | Path) -> QueryResult:
+    from .store import open_store
+
+    store = open_store(path, read_only=True)
+    try:
+        answer = store.query(query, use_default_graph_as_union=True)
+        if isinstance(answer, ox.QueryBoolean):
+            return QueryResult(boolean=bool(answer))
+        if isinstance(answer, ox.QueryTriples):
+            return QueryResult(["subject", "predicate", "object"],
+                               [{"subject": t.subject, "predicate": t.predicate, "object": t.object}
+                                for t in answer])
+        names = [v.value for v in answer.variables]
+        rows = []
+        for solution in answer:
+            rows.append({n: solution[n] for n in names if solution[n] is not None})
+        return QueryResult(names, rows)
+    except SyntaxError as exc:
+        raise QueryError(f"SPARQL syntax error: {_first_line(str(exc))}") from None
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise QueryError(f"query failed: {_first_line(str(exc))}") from None
+    finally:
+        del store
+
+
+def _run_remote(query: str, endpoint: str, timeout: float) -> QueryResult:
+    from SPARQLWrapper import GET, JSON, POST, TURTLE, SPARQLWrapper
+    from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+
+    if not re.match(r"https?://", endpoint):
+        raise RemoteError(f"not an http(s) endpoint URL: {endpoint}")
+    wrapper = SPARQLWrapper(endpoint)
+    wrapper.setQuery(query)
+    graph = wrapper.queryType in ("CONSTRUCT", "DESCRIBE")
+    wrapper.setReturnFormat(TURTLE if graph else JSON)
+    wrapper.setOnlyConneg(True)
+    wrapper.setMethod(POST if len(query.encode("utf-8")) > POST_THRESHOLD else GET)
+    wrapper.timeout = timeout  # setTimeout() would truncate to whole seconds
+    try:
+        response = wrapper.query().response
+        try:
+            body = response.read()
+            media = response.headers.get("Content-Type", "")
+        finally:
+            response.close()
+    except SPARQLWrapperException as exc:
+        raise RemoteError(_wrapper_error(endpoint, exc)) from None
+    except urllib.error.HTTPError as exc:
+        raise RemoteError(f"{endpoint} answered HTTP {exc.code}: {_first_line(_read(exc)) or exc.reason}") from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            raise RemoteError(f"{endpoint} did not answer within {timeout:g} s") from None
+        raise RemoteError(f"cannot reach {endpoint}: {getattr(reason, 'strerror', None) or reason}") from None
+    except (socket.timeout, TimeoutError):
+        raise RemoteError(f"{endpoint} did not answer within {timeout:g} s") from None
+    except (OSError, ValueError) as exc:  # http.client errors, bad URLs
+        raise RemoteError(f"request to {endpoint} failed: {type(exc).__name__}: {exc}") from None
+    if graph:
+        return _graph_result(body, media, endpoint)
+    return _json_result(body, endpoint)
+
+
+def _read(exc: urllib.error.HTTPError) -> str:
+    try:
+        return exc.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+_STATUS = {"QueryBadFormed": 400, "Unauthorized": 401, "EndPointNotFound": 404, "URITooLong": 414,
+           "EndPointInternalError": 500}
+
+
+def _wrapper_error(endpoint: str, exc: Exception) -> str:
+    """A one-liner from SPARQLWrapper's exception, whose message embeds the response body."""
+    status = _STATUS.get(type(exc).__name__, "error")
+    message = str(exc)
+    body = ""
+    if "Response:\n" in message:
+        raw = message.split("Response:\n", 1)[1]
+        try:
+            value = ast.literal_eval(raw)
+            body = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        except (ValueError, SyntaxError):
+            body = raw
+    return f"{endpoint} answered HTTP {status}: {_first_line(body) or type(exc).__name__}"
+
+
+def _json_result(body: bytes, endpoint: str) -> QueryResult:
+    def bad(why: str) -> RemoteError:
+        return RemoteError(f"malformed SPARQL results from {endpoint}: {why}")
+
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise bad(f"not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise bad("not a JSON object")
+    if isinstance(data.get("boolean"), bool):
+        return QueryResult(boolean=data["boolean"])
+    try:
+        names = [str(v) for v in data["head"].get("vars", [])]
+        rows = [{n: _json_term(t) for n, t in b.items()} for b in data["results"]["bindings"]]
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise bad(f"{type(exc).__name__}: {exc}") from None
+    return QueryResult(names, rows)
+
+
+def _json_term(term: dict) -> Term:
+    kind, value = term["type"], term["value"]
+    if kind == "uri":
+        return ox.NamedNode(value)
+    if kind == "bnode":
+        return ox.BlankNode(value)
+    if kind in ("literal", "typed-literal"):
+        if "xml:lang" in term:
+            return ox.Literal(value, language=term["xml:lang"])
+        if "datatype" in term:
+            return ox.Literal(value, datatype=ox.NamedNode(term["datatype"]))
+        return ox.Literal(value)
+    raise ValueError(f"unknown term type {kind!r}")
+
+
+def _graph_result(body: bytes, media: str, endpoint: str) -> QueryResult:
+    fmt = ox.RdfFormat.from_media_type(media.split(";")[0].strip()) or ox.RdfFormat.TURTLE
+    try:
+        triples = list(ox.parse(body, format=fmt))
+    except (SyntaxError, ValueError) as exc:
+        raise RemoteError(f"malformed RDF from {endpoint}: {_first_line(str(exc))}") from None
+    return QueryResult(["subject", "predicate", "object"],
+                       [{"subject": t.subject, "predicate": t.predicate, "object": t.object} for t in triples])
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def format_results(result: QueryResult, fmt: str) -> str:
+    """``result`` as ``table``, ``csv``, ``tsv`` (W3C SPARQL 1.1 CSV/TSV) or ``json`` (W3C SPARQL JSON)."""
+    writers = {"table": _table, "csv": _csv, "tsv": _tsv, "json": _json}
+    if fmt not in writers:
+        raise QueryError(f"unknown result format {fmt!r} (choose from {', '.join(writers)})")
+    return writers[fmt](result)
+
+
+_NAMESPACES = sorted(PREFIXES.items(), key=lambda item: -len(item[1]))
+_CELL_WIDTH = 60
+
+
+def compact(term: Term) -> str:
+    """A short display form: ``prefix:local`` for known namespaces, literal values as text."""
+    if isinstance(term, ox.NamedNode):
+        for prefix, namespace in _NAMESPACES:
+            if term.value.startswith(namespace) and len(term.value) > len(namespace):
+                return f"{prefix}:{term.value[len(namespace):]}"
+        return f"<{term.value}>"
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    text = term.value
+    return f"{text}@{term.language}" if term.language else text
+
+
+def _table(result: QueryResult) -> str:
+    if result.boolean is not None:
+        return f"{'true' if result.boolean else 'false'}\n"
+    cells = [[_cell(row.get(v)) for v in result.variables] for row in result.rows]
+    widths = [max([len(v)] + [len(r[i]) for r in cells]) for i, v in enumerate(result.variables)]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(result.variables, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    count = len(result.rows)
+    lines.append(f"({count} row{'' if count == 1 else 's'})")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(term: Term | None) -> str:
+    if term is None:
+        return ""
+    text = " ".join(compact(term).split())
+    return text if len(text) <= _CELL_WIDTH else text[:_CELL_WIDTH - 1] + "…"
+
+
+def _csv(result: QueryResult) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if result.boolean is not None:
+        writer.writerow(["true" if result.boolean else "false"])
+        return buffer.getvalue()
+    writer.writerow(result.variables)
+    for row in result.rows:
+        writer.writerow([_csv_value(row.get(v)) for v in result.variables])
+    return buffer.getvalue()
+
+
+def _csv_value(term: Term | None) -> str:
+    if term is None:
+        return ""
+    return f"_:{term.value}" if isinstance(term, ox.BlankNode) else term.value
+
+
+def _tsv(result: QueryResult) -> str:
+    if result.boolean is not None:
+        return f"{'true' if result.boolean else 'false'}\n"
+    lines = ["\t".join("?" + v for v in result.variables)]
+    lines += ["\t".join(_tsv_value(row.get(v)) for v in result.variables) for row in result.rows]
+    return "\n".join(lines) + "\n"
+
+
+def _tsv_value(term: Term | None) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode):
+        return f"<{term.value}>"
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    datatype = term.datatype.value
+    if (datatype == _XSD_INTEGER and _INTEGER.fullmatch(term.value)) or \
+            (datatype == _XSD_DECIMAL and _DECIMAL.fullmatch(term.value)):
+        return term.value
+    escaped = (term.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+               .replace("\r", "\\r").replace("\t", "\\t"))
+    if term.language:
+        return f'"{escaped}"@{term.language}'
+    if datatype == _XSD_STRING:
+        return f'"{escaped}"'
+    return f'"{escaped}"^^<{datatype}>'
+
+
+def _json(result: QueryResult) -> str:
+    if result.boolean is not None:
+        data: dict = {"head": {}, "boolean": result.boolean}
+    else:
+        data = {"head": {"vars": result.variables},
+                "results": {"bindings": [{v: _json_value(t) for v, t in row.items()} for row in result.rows]}}
+    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+
+def _json_value(term: Term) -> dict[str, str]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    out = {"type": "literal", "value": term.value}
+    if term.language:
+        out["xml:lang"] = term.language
+    elif term.datatype.value != _XSD_STRING:
+        out["datatype"] = term.datatype.value
+    return out
