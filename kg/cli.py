@@ -95,7 +95,8 @@ def cmd_push(args: argparse.Namespace) -> int:
     if (args.dump is None) == (args.store is None):
         raise CommandError("push takes a DUMP file or --store DIR (one of them)")
     report = push(args.dump or args.store, args.endpoint, graph=args.graph, update_endpoint=args.update_endpoint,
-                  chunk_triples=args.chunk_triples, replace=args.replace, timeout=args.timeout)
+                  chunk_triples=args.chunk_triples, replace=args.replace, timeout=args.timeout,
+                  query_endpoint=args.query_endpoint)
     print(report, file=sys.stderr)
     return 0
 
@@ -154,7 +155,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["turtle", "nt", "nq", "jsonld"], help="default: from -o's extension, else turtle")
     p.add_argument("--rejects", metavar="FILE", help="write rejected records here as JSON Lines")
     p.add_argument("--store", metavar="DIR", help=f"build straight into this Oxigraph store (e.g. {DEFAULT_STORE})")
-    p.add_argument("--split-lines", type=int, metavar="N", help="write gzipped N-Triples/N-Quads shards of N lines")
+    p.add_argument("--split-lines", type=int, metavar="N", help="write gzipped N-Triples/N-Quads shards of about N lines (a figure is never split)")
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N", help="worker processes (default: CPU count)")
     p.add_argument("--full", action="store_true", help="with --store: re-map every record, not only changed ones")
     p.add_argument("--void", action="store_true", help="also write a VoID/DCAT description to OUT.void.ttl")
@@ -184,6 +185,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="DIR")
     p.add_argument("--endpoint", required=True, metavar="URL", help="Graph Store endpoint, e.g. http://127.0.0.1:7878/store")
     p.add_argument("--update-endpoint", metavar="URL", help="use SPARQL Update (INSERT DATA) at this URL instead")
+    p.add_argument("--query-endpoint", metavar="URL", help="where to check the count (default: derived from --endpoint)")
     p.add_argument("--graph", metavar="IRI", help="target named graph (default: the default graph)")
     p.add_argument("--chunk-triples", type=int, default=50_000, metavar="N")
     p.add_argument("--replace", action="store_true", help="clear the target graph first")
