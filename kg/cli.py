@@ -211,7 +211,10 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors (argparse has printed them), --help, --version
+        return exc.code if isinstance(exc.code, int) else USAGE_ERROR
     if getattr(args, "jobs", 0) is None:
         from .build import default_jobs
 

@@ -23,6 +23,7 @@ from rdflib.plugins.shared.jsonld.context import Context
 
 from . import vocab
 from .ntriples import iri, literal, triple
+from .records import MISSING
 
 #: The spellings of the schema.org context URL that the bundled copy stands for.
 SCHEMA_ORG_CONTEXTS = frozenset(
@@ -129,10 +130,23 @@ def _check_context_value(ctx: Any) -> None:
         raise JsonLdError(f"@context must be a URL, a mapping or a list, not {type(ctx).__name__}")
 
 
+def _is_missing(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() in MISSING
+
+
+def _drop_missing(node: Any) -> Any:
+    """``node`` without the PFOCR spellings of "no value" (``NA``, ``.na.character``...)."""
+    if isinstance(node, dict):
+        return {k: _drop_missing(v) for k, v in node.items() if not _is_missing(v)}
+    if isinstance(node, list):
+        return [_drop_missing(v) for v in node if not _is_missing(v)]
+    return node
+
+
 def normalise(block: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the PFOCR block ready for JSON-LD processing: placeholder ``name`` dropped,
-    licence word turned into its IRI."""
-    doc = dict(block)
+    """A copy of the PFOCR block ready for JSON-LD processing: missing values (``NA``...)
+    and the placeholder ``name`` dropped, licence word turned into its IRI."""
+    doc = _drop_missing(block)
     if doc.get("name") in PLACEHOLDER_NAMES:
         del doc["name"]
     if isinstance(doc.get("license"), str) and doc["license"] in LICENSES:
@@ -160,7 +174,8 @@ def jsonld_triples(block: dict[str, Any], subject: str) -> list[str]:
                             format=ox.RdfFormat.N_QUADS).decode("utf-8")
     except SyntaxError as exc:
         raise JsonLdError(f"not valid JSON-LD: {str(exc).splitlines()[0]}") from None
-    lines = text.splitlines(keepends=True)
+    # N-Quads escapes "\n" in literals but not U+0085, U+2028, \v, \f...: split on "\n" only.
+    lines = [line + "\n" for line in text.split("\n") if line]
     if "_:" in text:
         lines = _skolemize_lines(lines, subject)
     return sorted(lines)

@@ -206,8 +206,10 @@ class _Mapper:
 
     def paper_fields(self) -> None:
         pmcid = self.checked("pmcid", vocab.paper_iri)
+        year = self.checked("year", _year)
+        doi = self.checked("doi", vocab.doi_iri)
         if pmcid is None:
-            return
+            return  # no paper to hang the paper fields on (their values were still checked)
         paper = iri(pmcid)
         self.out.paper_iri = pmcid
         self.own(IS_PART_OF, paper)
@@ -224,13 +226,11 @@ class _Mapper:
             text = self.text(key)
             if text is not None:
                 add(prop, literal(text))
-        year = self.checked("year", _year)
         if year is not None:
             add(PUB_YEAR, literal(year, XSD + "gYear"))
-        doi = self.text("doi")
         if doi is not None:
-            add(DOI_LITERAL, literal(doi))
-            add(SAME_AS, iri(self.checked("doi", vocab.doi_iri) or ""))
+            add(DOI_LITERAL, literal(self.text("doi") or ""))
+            add(SAME_AS, iri(doi))
         for keyword in _keywords(self.text("keywords")):
             add(KEYWORDS, literal(keyword))
 

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from .vocab import XSD
 
-_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+#: Canonical N-Triples string escapes (as pyoxigraph writes them, so that lines from the
+#: mapping and from the JSON-LD parser agree byte for byte): quote, backslash, backspace,
+#: tab, newline, form feed and carriage return as ECHARs, other control characters as UCHARs.
+_ESCAPES = str.maketrans({
+    **{chr(c): f"\\u{c:04X}" for c in (*range(0x20), 0x7F)},
+    "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\",
+})
 
 
 def iri(value: str) -> str:

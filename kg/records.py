@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader  # type: ignore[assignment]
 
 #: Spellings of "no value" in PFOCR data: R's ``NA`` and ``.na.character``, and empty.
-MISSING = frozenset({"", "NA", ".na.character", "NULL", "null", "None"})
+MISSING = frozenset({"", "NA", ".na.character"})
 
 TABLE_KINDS = ("genes", "chemicals", "diseases")
 TABLE_COLUMNS = {
@@ -114,7 +114,7 @@ class Record:
     def line_of(self, key: str) -> int | None:
         """1-based line of the top-level front-matter ``key`` in the record file."""
         pattern = re.compile(rf"^['\"]?{re.escape(key)}['\"]?\s*:")
-        for number, text in enumerate(self.front_matter.splitlines(), start=2):
+        for number, text in enumerate(self.front_matter.split("\n"), start=2):  # not splitlines(): U+2028...
             if pattern.match(text):
                 return number
         return None
@@ -273,9 +273,19 @@ def _reject_shared_nodes(fields: Any, path: Path | str) -> None:
 
 def _read_table(record: Record, kind: str, path: Path, data: bytes) -> None:
     text = _decode(data, path)
-    rows = csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
+    # Rows end at "\n" (or "\r\n") only: str.splitlines() would also break a row at the
+    # U+0085, U+2028, \v, \f... that OCR text can hold, and mis-number the lines after it.
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    rows = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+    try:
+        _read_rows(record, kind, path, rows)
+    except csv.Error as exc:  # a lone carriage return inside a cell
+        raise RecordError(path, f"bad TSV row: {exc}", rows.line_num) from None
+
+
+def _read_rows(record: Record, kind: str, path: Path, rows: Iterator[list[str]]) -> None:
     header = next(rows, None)
-    if header is None:
+    if not header:  # an empty file: no rows
         return
     header = [h.strip() for h in header]
     missing = [c for c in TABLE_COLUMNS[kind] if c not in header]
