@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -14,14 +13,13 @@ import yaml
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.compare import to_isomorphic
 
-from conftest import SAMPLE
+from conftest import SAMPLE, rapper_check
 from kg.build import build, convert
 from kg.records import discover
 from kg.serialize import atomic_write, format_for_path, format_name, write_graphs
 
 FIGURES = SAMPLE / "_figures"
 DATA_DIR = SAMPLE / "_data"
-RAPPER = "/usr/bin/rapper"
 FORMATS = {"turtle": ("turtle", ox.RdfFormat.TURTLE, "turtle"), "nt": ("nt", ox.RdfFormat.N_TRIPLES, "ntriples"),
            "nq": ("nquads", ox.RdfFormat.N_QUADS, "nquads"), "jsonld": ("json-ld", ox.RdfFormat.JSON_LD, None)}
 EXT = {"turtle": "ttl", "nt": "nt", "nq": "nq", "jsonld": "jsonld"}
@@ -39,11 +37,7 @@ def yaml_of(path: Path) -> dict:
 
 
 def rapper_count(path: Path, syntax: str) -> int:
-    result = subprocess.run([RAPPER, "-i", syntax, "-c", str(path)], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    match = re.search(r"Parsing returned (\d+) (?:triples|statements)", result.stderr)
-    assert match, result.stderr
-    return int(match.group(1))
+    return rapper_check(path, syntax)[0]
 
 
 @pytest.fixture(scope="module")
