@@ -20,6 +20,7 @@ import pyoxigraph as ox
 from .errors import StoreError
 from .serialize import FORMATS, atomic_path, atomic_write, format_for_path
 from .store import open_store
+from .store import query as store_query
 from .vocab import DCTERMS, FABIO, KG, RDF, RDFS, SCHEMA, WP
 
 KINDS = ("cooccurrence", "bipartite")
@@ -83,7 +84,7 @@ def open_source(source: str | Path) -> Iterator[ox.Store]:
 def _rows(store: ox.Store, query: str) -> list[dict[str, Any]]:
     """Query results as dicts of plain Python values (IRIs and literals as text, numbers as int)."""
     out = []
-    solutions = store.query(query, use_default_graph_as_union=True)
+    solutions = store_query(store, query)
     names = [v.value for v in solutions.variables]  # type: ignore[union-attr]
     for row in solutions:  # type: ignore[union-attr]
         item: dict[str, Any] = {}

@@ -276,10 +276,11 @@ def _first_line(text: str) -> str:
 
 def _run_local(query: str, path: str | Path) -> QueryResult:
     from .store import open_store
+    from .store import query as store_query
 
     store = open_store(path, read_only=True)
     try:
-        answer = store.query(query, use_default_graph_as_union=True)
+        answer = store_query(store, query)
         if isinstance(answer, ox.QueryBoolean):
             return QueryResult(boolean=bool(answer))
         if isinstance(answer, ox.QueryTriples):

@@ -32,6 +32,7 @@ import pyoxigraph as ox
 from .errors import RemoteError, StoreError
 from .serialize import FORMATS, format_for_path
 from .store import _open_dump, open_store
+from .store import query as store_query
 
 ATTEMPTS = 5  # tries per request
 BACKOFF = 0.5  # seconds before the first retry, doubled each time
@@ -151,7 +152,7 @@ def _triples_of(source: Path) -> Iterator[Iterator[ox.Triple]]:
     if source.is_dir():
         store = open_store(source, read_only=True)
         try:
-            yield iter(store.query(_DISTINCT, use_default_graph_as_union=True))
+            yield iter(store_query(store, _DISTINCT))
         finally:
             del store
         return
@@ -170,7 +171,7 @@ def _triples_of(source: Path) -> Iterator[Iterator[ox.Triple]]:
         except (OSError, EOFError) as exc:
             raise StoreError(f"{source}: cannot read: {exc}; nothing was sent") from None
         try:
-            yield iter(store.query(_DISTINCT, use_default_graph_as_union=True))
+            yield iter(store_query(store, _DISTINCT))
         finally:
             del store
     finally:

@@ -20,6 +20,7 @@ import pyoxigraph as ox
 
 from .errors import KgError
 from .store import open_store
+from .store import query as store_query
 
 RESULT_FORMATS = [ox.QueryResultsFormat.JSON, ox.QueryResultsFormat.XML, ox.QueryResultsFormat.CSV,
                   ox.QueryResultsFormat.TSV]
@@ -172,12 +173,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _query(self, params: dict[str, list[str]], body: bytes | None, kind: str) -> None:
         text = self._operation("query", "application/sparql-query", params, body, kind)
         try:
-            options: dict[str, object] = {"use_default_graph_as_union": True}
+            options: dict[str, object] = {}
             if params.get("default-graph-uri"):
                 options = {"default_graph": [ox.NamedNode(g) for g in params["default-graph-uri"]]}
             if params.get("named-graph-uri"):
                 options["named_graphs"] = [ox.NamedNode(g) for g in params["named-graph-uri"]]
-            answer = self.server.store.query(text, **options)  # type: ignore[arg-type]
+            answer = store_query(self.server.store, text, **options)
             fmt = _negotiate(self.headers.get("Accept") or "",
                              GRAPH_FORMATS if isinstance(answer, ox.QueryTriples) else RESULT_FORMATS)
             # evaluation is lazy: serialize in memory first, so that a failure is still a clean error

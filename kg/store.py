@@ -1,27 +1,31 @@
 """Stage 4: the embedded persistent store (Oxigraph through pyoxigraph, no server).
 
-Layout: each figure's triples live in a named graph whose name is the figure's IRI (see
-:attr:`kg.mapping.FigureGraph.graph`), holding ``<figure> kg:recordDigest "sha256:..."``.
-Re-building replaces figure graphs as units: changed records are re-mapped and their
-graphs replaced, unchanged ones (same digest) are skipped, and graphs of records no longer
-in the sources are dropped, so the store always equals a full rebuild.  Queries see the
-union of all graphs as their default graph.  Data loaded with ``kg load`` goes to the
-default graph (or ``--graph``) and is never touched by ``kg build``.
+Layout:
 
-A fresh store is built with Oxigraph's bulk loader into a temporary folder that replaces
-the target only when the build succeeded; updates to an existing store run in
-transactions.  ``kg load`` parses every dump before writing anything.
+* each figure's triples (figure, mentions, JSON-LD, and its own copy of the paper, gene,
+  organism, chemical and disease triples) form a named graph named by the figure's IRI,
+  holding ``<figure> kg:recordDigest "sha256:..."``: the unit that is replaced;
+* the default graph holds the de-duplicated union of all figure graphs, which is what
+  queries read: each triple once, so joins do not multiply by the number of figures that
+  repeat a gene's label, and answers equal a server loaded with the Turtle dump.
+
+Re-building replaces figure graphs as units and keeps the default graph equal to their
+union: changed records are re-mapped, their graphs replaced and triples no figure asserts
+any more removed from the default graph; unchanged records (same digest) are skipped; graphs
+of records no longer in the sources are dropped.  The store therefore always equals a full
+rebuild.  A fresh store is built with Oxigraph's bulk loader into a temporary folder that
+replaces the target only when the build succeeded; updates run in transactions.  ``kg load``
+parses every dump before writing anything.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
-import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, IO, Iterable, Iterator, Sequence
 
@@ -31,7 +35,7 @@ from .build import RejectHandler, convert
 from .errors import StoreError
 from .mapping import FigureGraph
 from .records import RecordSource, read_record
-from .serialize import FORMATS, format_for_path, quad_lines, write_graphs
+from .serialize import FORMATS, Deduplicator, format_for_path, quad_lines, write_graphs
 from .vocab import KG
 
 DEFAULT_STORE = "kg-store"
@@ -56,6 +60,16 @@ def open_store(path: str | Path, *, create: bool = True, read_only: bool = False
         if "lock" in text.lower():
             raise StoreError(f"store {folder} is locked by another process (a running kg serve or build?)") from None
         raise StoreError(f"cannot open store {folder}: {text.splitlines()[0] if text else exc}") from None
+
+
+def query(store: ox.Store, sparql: str, **options):
+    """Run SPARQL over the store's merged graph: the default graph when it holds data (a kg
+    store keeps the de-duplicated union of the figure graphs there), else the union of the
+    named graphs (e.g. a store loaded from N-Quads)."""
+    if "default_graph" not in options and "use_default_graph_as_union" not in options:
+        empty = next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is None
+        options["use_default_graph_as_union"] = empty
+    return store.query(sparql, **options)
 
 
 def figure_digests(store: ox.Store) -> dict[str, str]:
@@ -91,6 +105,7 @@ class _QuadStream(io.RawIOBase):
         self._figures = iter(figures)
         self._buffer = b""
         self._counter = counter
+        self._dedup = Deduplicator()
 
     def readable(self) -> bool:
         return True
@@ -100,7 +115,7 @@ class _QuadStream(io.RawIOBase):
             figure = next(self._figures, None)
             if figure is None:
                 break
-            lines = quad_lines(figure)
+            lines = quad_lines(figure) + self._dedup.lines(figure)
             self._counter.quads += len(lines)
             self._buffer += "".join(lines).encode("utf-8")
         size = min(len(target), len(self._buffer))
@@ -162,25 +177,41 @@ def build_into_store(found: Sequence[RecordSource], path: str | Path, *, jobs: i
     return result
 
 
+def _graph_triples(store: ox.Store, graph: str) -> set[str]:
+    """The triples of a named graph as N-Triples lines (kg writes them canonically)."""
+    return {f"{q.triple} .\n" for q in store.quads_for_pattern(None, None, None, ox.NamedNode(graph))}
+
+
 def _replace(store: ox.Store, figures: list[FigureGraph], drop: list[str]) -> int:
-    """Replace the graphs of ``figures`` and drop the graphs ``drop``, in one transaction."""
+    """Replace the graphs of ``figures`` and drop the graphs ``drop``, keeping the default
+    graph the union of the figure graphs, in one transaction (one SPARQL update)."""
     if not figures and not drop:
         return 0
-    parts = [f"DROP SILENT GRAPH <{g}> ;\n" for g in [f.graph for f in figures] + drop]
+    new: set[str] = set()
+    old: set[str] = set()
+    parts = []
+    for graph in [f.graph for f in figures] + drop:
+        old |= _graph_triples(store, graph)
+        parts.append(f"DROP SILENT GRAPH <{graph}> ;\n")
     count = 0
     if figures:
         parts.append("INSERT DATA {\n")
         for figure in figures:
             lines = figure.lines()
+            new.update(lines)
             count += len(lines)
             parts.append(f"GRAPH <{figure.graph}> {{\n")
             parts.extend(lines)
             parts.append("}\n")
-        parts.append("}")
-    else:
-        parts[-1] = parts[-1].rstrip(" ;\n")
-    store.update("".join(parts))
-    return count
+        parts.extend(sorted(new))  # the default graph: the union
+        parts.append("} ;\n")
+    gone = old - new  # no longer asserted by these figures: keep only if another graph has it
+    if gone:
+        parts.append("DELETE { ?s ?p ?o } WHERE {\n  VALUES (?s ?p ?o) {\n")
+        parts.extend(f"    ({line[:-3]})\n" for line in sorted(gone))
+        parts.append("  }\n  FILTER NOT EXISTS { GRAPH ?g { ?s ?p ?o } }\n}")
+    store.update("".join(parts).rstrip(" ;\n"))
+    return count + len(new)
 
 
 def _fresh_build(found, folder: Path, jobs, on_reject, on_record, also_write, format, shard_lines, counted,

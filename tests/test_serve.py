@@ -12,6 +12,8 @@ import urllib.parse
 import urllib.request
 
 import pyoxigraph as ox
+
+from kg.store import query as store_query
 import pytest
 from SPARQLWrapper import JSON, POST, SPARQLWrapper
 
@@ -39,7 +41,7 @@ def endpoint(sample_store):
 @pytest.fixture(scope="module")
 def expected(sample_store) -> dict[str, int]:
     store = ox.Store.read_only(str(sample_store))
-    answer = {r["p"].value: int(r["n"].value) for r in store.query(PER_PREDICATE, use_default_graph_as_union=True)}
+    answer = {r["p"].value: int(r["n"].value) for r in store_query(store, PER_PREDICATE)}
     del store
     return answer
 
