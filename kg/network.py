@@ -7,19 +7,15 @@ the union of all figure graphs.  Node ids are IRIs; attribute values are never `
 
 from __future__ import annotations
 
-import gzip
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import pyoxigraph as ox
 
-from .errors import StoreError
-from .serialize import FORMATS, atomic_path, atomic_write, format_for_path
-from .store import open_store
+from .serialize import atomic_path, atomic_write
+from .store import open_source
 from .store import query as store_query
 from .vocab import DCTERMS, FABIO, KG, RDF, RDFS, SCHEMA, WP
 
@@ -51,34 +47,6 @@ _LINKS = PREFIXES + "SELECT DISTINCT ?f ?gene WHERE { ?f kg:mentionsGene ?gene }
 
 
 # --------------------------------------------------------------------------- sources
-
-
-@contextmanager
-def open_source(source: str | Path) -> Iterator[ox.Store]:
-    """A read-only store folder, or an RDF dump (.ttl/.nt/.nq/.jsonld[.gz]) loaded in memory."""
-    path = Path(source)
-    is_dump = path.name.lower().removesuffix(".gz").endswith(_RDF_SUFFIXES)
-    if path.is_file() and not is_dump:
-        raise StoreError(f"{path} is neither a store folder nor an RDF dump "
-                         f"({', '.join(_RDF_SUFFIXES)}, optionally .gz)")
-    if path.is_dir() or not is_dump:
-        store = open_store(path, read_only=True)  # StoreError if missing or not a store
-    elif not path.is_file():
-        raise FileNotFoundError(f"no such RDF dump: {path}")
-    else:
-        fmt = FORMATS[format_for_path(path)]
-        store = ox.Store()
-        try:
-            with (gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")) as fh:
-                store.bulk_load(fh, format=fmt, base_iri=path.resolve().as_uri())
-        except SyntaxError as exc:
-            raise StoreError(f"{path}: not valid {fmt.name}: {str(exc).splitlines()[0]}") from None
-        except (OSError, EOFError) as exc:
-            raise StoreError(f"{path}: cannot read: {exc}") from None
-    try:
-        yield store
-    finally:
-        del store
 
 
 def _rows(store: ox.Store, query: str) -> list[dict[str, Any]]:

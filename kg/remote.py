@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import http.client
 import re
-import shutil
 import socket
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -30,14 +28,12 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .errors import RemoteError, StoreError
-from .serialize import FORMATS, format_for_path
-from .store import _open_dump, open_store
+from .store import open_source
 from .store import query as store_query
 
 ATTEMPTS = 5  # tries per request
 BACKOFF = 0.5  # seconds before the first retry, doubled each time
 TRANSIENT_STATUS = {429, 502, 503, 504}
-IN_MEMORY_BYTES = 32 << 20  # smaller dumps are de-duplicated in memory, larger ones in a temporary store
 _DISTINCT = "CONSTRUCT { ?s ?p ?o } WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"
 # (endpoint suffix, query endpoint suffix) for common Graph Store / update endpoints
 _QUERY_SUFFIXES = [("/store", "/query"), ("/update", "/query"), ("/data", "/sparql"),
@@ -147,36 +143,13 @@ def count_triples(query_endpoint: str, graph: str | None, timeout: float = 60.0)
 def _triples_of(source: Path) -> Iterator[Iterator[ox.Triple]]:
     """The distinct triples of all graphs of a store folder or a dump file, streamed.
 
-    A dump is first bulk-loaded into a temporary store (on disk unless small): it is parsed
-    completely before anything is sent, and de-duplication of big dumps happens on disk."""
-    if source.is_dir():
-        store = open_store(source, read_only=True)
-        try:
-            yield iter(store_query(store, _DISTINCT))
-        finally:
-            del store
-        return
-    if not source.is_file():
-        raise FileNotFoundError(f"no such dump or store: {source}")
-    fmt = FORMATS[format_for_path(source)]
-    size = source.stat().st_size * (8 if source.suffix.lower() == ".gz" else 1)
-    tmp = tempfile.mkdtemp(prefix="kg-push-") if size > IN_MEMORY_BYTES else None
+    A dump is bulk-loaded into a temporary store first (:func:`kg.store.open_source`): it
+    is parsed completely before anything is sent, and de-duplicated there."""
     try:
-        store = ox.Store(tmp)
-        try:
-            with _open_dump(source) as fh:
-                store.bulk_load(fh, format=fmt, base_iri=source.resolve().as_uri())
-        except SyntaxError as exc:
-            raise StoreError(f"{source}: not valid {fmt.name}: {exc}; nothing was sent") from None
-        except (OSError, EOFError) as exc:
-            raise StoreError(f"{source}: cannot read: {exc}; nothing was sent") from None
-        try:
+        with open_source(source) as store:
             yield iter(store_query(store, _DISTINCT))
-        finally:
-            del store
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+    except StoreError as exc:
+        raise StoreError(f"{exc}; nothing was sent") from None
 
 
 def _chunks(triples: Iterator[ox.Triple], size: int) -> Iterator[list[ox.Triple]]:

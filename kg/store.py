@@ -25,6 +25,7 @@ import io
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, IO, Iterable, Iterator, Sequence
@@ -294,6 +295,49 @@ class LoadReport:
 
 def _open_dump(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
+
+
+RDF_SUFFIXES = (".ttl", ".nt", ".nq", ".jsonld")
+IN_MEMORY_BYTES = 32 << 20  # dumps up to this size are loaded in memory, larger ones on disk
+
+
+@contextmanager
+def open_source(source: str | Path) -> Iterator[ox.Store]:
+    """A store to read: a store folder opened read-only, or an RDF dump (.ttl/.nt/.nq/.jsonld,
+    optionally .gz) bulk-loaded into a temporary store (in memory when small, else on disk,
+    removed afterwards).  FileNotFoundError / StoreError with a one-line message otherwise."""
+    path = Path(source)
+    is_dump = path.name.lower().removesuffix(".gz").endswith(RDF_SUFFIXES)
+    if path.is_dir() or (not path.exists() and not is_dump):
+        store = open_store(path, read_only=True)  # StoreError if missing or not a store
+        try:
+            yield store
+        finally:
+            del store
+        return
+    if not path.is_file():
+        raise FileNotFoundError(f"no such RDF dump: {path}")
+    if not is_dump:
+        raise StoreError(f"{path} is neither a store folder nor an RDF dump ({', '.join(RDF_SUFFIXES)}, optionally .gz)")
+    fmt = FORMATS[format_for_path(path)]
+    size = path.stat().st_size * (8 if path.suffix.lower() == ".gz" else 1)
+    tmp = tempfile.mkdtemp(prefix="kg-dump-") if size > IN_MEMORY_BYTES else None
+    try:
+        store = ox.Store(tmp)
+        try:
+            with _open_dump(path) as fh:
+                store.bulk_load(fh, format=fmt, base_iri=path.resolve().as_uri())
+        except SyntaxError as exc:
+            raise StoreError(f"{path}: not valid {fmt.name}: {str(exc).splitlines()[0]}") from None
+        except (OSError, EOFError) as exc:
+            raise StoreError(f"{path}: cannot read: {exc}") from None
+        try:
+            yield store
+        finally:
+            del store
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def load(dumps: Iterable[str | Path], store: str | Path = DEFAULT_STORE, *, graph: str | None = None,

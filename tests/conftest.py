@@ -95,6 +95,13 @@ class OxigraphServer:
         self.update_endpoint = f"{self.url}/update"
         self.store_endpoint = f"{self.url}/store"
 
+    def load_turtle(self, path: Path) -> None:
+        """Replace the server's data by a Turtle file, in its default graph."""
+        self.clear()
+        request = urllib.request.Request(f"{self.store_endpoint}?default", data=path.read_bytes(), method="POST",
+                                         headers={"Content-Type": "text/turtle"})
+        urllib.request.urlopen(request, timeout=30).close()
+
     def clear(self) -> None:
         request = urllib.request.Request(self.update_endpoint, data=b"update=CLEAR%20ALL", method="POST",
                                          headers={"Content-Type": "application/x-www-form-urlencoded"})

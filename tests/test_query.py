@@ -30,10 +30,7 @@ ECHO = "# Echo a parameter back.\n# param: x — any value (TP53)\nSELECT ?x WHE
 
 @pytest.fixture(scope="module")
 def endpoint(oxigraph_server, sample_ttl):
-    oxigraph_server.clear()
-    request = urllib.request.Request(f"{oxigraph_server.store_endpoint}?default", data=sample_ttl.read_bytes(),
-                                     method="POST", headers={"Content-Type": "text/turtle"})
-    urllib.request.urlopen(request, timeout=30).close()
+    oxigraph_server.load_turtle(sample_ttl)
     return oxigraph_server.query_endpoint
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import re
-import urllib.request
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -494,10 +493,7 @@ PARAMS = {
 @pytest.fixture(scope="module")
 def endpoint(oxigraph_server, sample_ttl):
     """The real server, holding exactly the sample's Turtle dump in its default graph."""
-    oxigraph_server.clear()
-    request = urllib.request.Request(f"{oxigraph_server.store_endpoint}?default", data=sample_ttl.read_bytes(),
-                                     method="POST", headers={"Content-Type": "text/turtle"})
-    urllib.request.urlopen(request, timeout=30).close()
+    oxigraph_server.load_turtle(sample_ttl)
     return oxigraph_server.query_endpoint
 
 
