@@ -192,23 +192,49 @@ def read_record(source: RecordSource) -> Record:
     text = _decode(raw, path)
     front_matter = split_front_matter(text, path)
     fields = parse_front_matter(front_matter, path)
-    digest = hashlib.sha256(raw)
     fig = value(fields.get("figid"))
     if fig is None:
         raise RecordError(path, "missing required field 'figid'", 1, "figid")
     fields["figid"] = fig
     record = Record(path=path, fields=fields, front_matter=front_matter, digest="")
     _read_inline_tables(record)
+    tables = companion_tables(source, fig)
+    for kind, (table, data) in tables.items():
+        _read_table(record, kind, table, data)
+    record.digest = content_digest(raw, fig, tables)
+    return record
+
+
+def companion_tables(source: RecordSource, fig: str) -> dict[str, tuple[Path, bytes]]:
+    """``kind -> (path, bytes)`` of the record's ``_data/<figid>-<kind>.tsv`` tables that exist."""
+    tables: dict[str, tuple[Path, bytes]] = {}
     if source.data_dir is not None:
         for kind in TABLE_KINDS:
             table = source.data_dir / f"{fig}-{kind}.tsv"
             if table.is_file():
-                data = table.read_bytes()
-                digest.update(f"\0{kind}\0".encode())
-                digest.update(data)
-                _read_table(record, kind, table, data)
-    record.digest = digest.hexdigest()
-    return record
+                tables[kind] = (table, table.read_bytes())
+    return tables
+
+
+def content_digest(raw: bytes, fig: str, tables: dict[str, tuple[Path, bytes]]) -> str:
+    """SHA-256 of a record file and its tables (names included): what incremental builds compare."""
+    digest = hashlib.sha256(raw)
+    for kind, (_, data) in tables.items():
+        digest.update(f"\0{fig}-{kind}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def quick_digest(source: RecordSource) -> str | None:
+    """The digest :func:`read_record` would give, without parsing YAML: tables are looked up
+    by the file name's stem, which is the figid in PFOCR data (if not, the digests differ and
+    the record is simply re-read).  ``None`` if the file cannot be read."""
+    try:
+        raw = source.path.read_bytes()
+        fig = source.path.stem
+        return content_digest(raw, fig, companion_tables(source, fig))
+    except OSError:
+        return None
 
 
 def _decode(raw: bytes, path: Path | str) -> str:

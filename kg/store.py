@@ -35,7 +35,7 @@ import pyoxigraph as ox
 from .build import RejectHandler, convert
 from .errors import StoreError
 from .mapping import FigureGraph
-from .records import RecordSource, read_record
+from .records import RecordSource, quick_digest
 from .serialize import FORMATS, Deduplicator, format_for_path, quad_lines, write_graphs
 from .vocab import KG
 
@@ -146,10 +146,7 @@ def build_into_store(found: Sequence[RecordSource], path: str | Path, *, jobs: i
         def skip(source: RecordSource) -> bool:
             if not known:
                 return False
-            try:
-                digest = "sha256:" + read_record(source).digest
-            except Exception:  # noqa: BLE001 - the reader reports it again when converting
-                return False
+            digest = f"sha256:{quick_digest(source)}"
             if digest in known:
                 kept.add(existing[digest])
                 result.unchanged += 1
