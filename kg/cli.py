@@ -1,4 +1,4 @@
-"""The ``kg`` command: a thin layer over the Python API (``kg.build``, ``kg.store``,
+"""The ``kg`` command: a thin layer over the Python API (``kg.pipeline``, ``kg.store``,
 ``kg.query``, ``kg.remote``, ``kg.network``, ``kg.validate``, ``kg.server``).
 
 Exit status: 0 success, 1 when some records were rejected or a check failed, 2 on usage
@@ -39,7 +39,7 @@ def _params(items: Sequence[str] | None) -> dict[str, str]:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .build import build
+    from .pipeline import build
 
     if args.output is None and args.store is None:
         raise CommandError("give -o OUT, --store DIR, or both")
@@ -72,7 +72,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from .query import format_results, list_queries, resolve_query, run_query
+    from .query import format_results, list_queries, run_query
 
     if args.list:
         for q in list_queries():
@@ -81,8 +81,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         return 0
     if args.query is None:
         raise CommandError("give a query: a .rq file, inline SPARQL, or a name from --list")
-    text = resolve_query(args.query)
-    result = run_query(text, store=None if args.endpoint else (args.store or _default_store()), endpoint=args.endpoint,
+    result = run_query(args.query, store=None if args.endpoint else (args.store or _default_store()), endpoint=args.endpoint,
                        params=_params(args.param), timeout=args.timeout)
     sys.stdout.write(format_results(result, args.format))
     return 0
@@ -215,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # usage errors (argparse has printed them), --help, --version
         return exc.code if isinstance(exc.code, int) else USAGE_ERROR
     if getattr(args, "jobs", 0) is None:
-        from .build import default_jobs
+        from .pipeline import default_jobs
 
         args.jobs = default_jobs()
     try:

@@ -258,13 +258,14 @@ def bind_params(text: str, params: Mapping[str, str] | None) -> str:
 
 def run_query(text: str, *, store: str | Path | None = None, endpoint: str | None = None,
               params: Mapping[str, str] | None = None, timeout: float = 60.0) -> QueryResult:
-    """Run a SPARQL query (with ``params`` bound) on the store at ``store`` or on ``endpoint``.
+    """Run a query (a library name, a ``.rq`` path or SPARQL text, see :func:`resolve_query`)
+    with ``params`` bound, on the store at ``store`` or on ``endpoint``.
 
-    The store is opened read-only and queried with the union of its graphs as default
-    graph; ``timeout`` (seconds) applies to ``endpoint`` requests."""
+    The store is opened read-only and queried over its merged graph (:func:`kg.store.query`);
+    ``timeout`` (seconds) applies to ``endpoint`` requests."""
     if (store is None) == (endpoint is None):
         raise QueryError("run a query on a store or on an endpoint (exactly one)")
-    query = bind_params(text, params)
+    query = bind_params(resolve_query(text), params)
     if endpoint is not None:
         return _run_remote(query, endpoint, timeout)
     return _run_local(query, store)  # type: ignore[arg-type]

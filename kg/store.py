@@ -32,7 +32,7 @@ from typing import Callable, IO, Iterable, Iterator, Sequence
 
 import pyoxigraph as ox
 
-from .build import RejectHandler, convert
+from .pipeline import RejectHandler, convert
 from .errors import StoreError
 from .mapping import FigureGraph
 from .records import RecordSource, quick_digest

@@ -17,7 +17,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, PROV, RDF, RDFS, VOID, XSD
 
 from . import __version__
-from .build import BuildReport
+from .pipeline import BuildReport
 from .records import RecordSource
 from .serialize import FORMATS, atomic_write, format_for_path
 from .vocab import CC0, KG, PFOCR_FIGURES, PREFIXES, SCHEMA

@@ -59,7 +59,7 @@ def sample_dir() -> Path:
 @pytest.fixture(scope="session")
 def sample_ttl(tmp_path_factory) -> Path:
     """The bundled sample built once as Turtle."""
-    from kg.build import build
+    from kg.pipeline import build
 
     out = tmp_path_factory.mktemp("sample") / "sample.ttl"
     report = build([SAMPLE], out)
@@ -70,7 +70,7 @@ def sample_ttl(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def sample_store(tmp_path_factory) -> Path:
     """The bundled sample built once into an Oxigraph store (read it, don't change it)."""
-    from kg.build import build
+    from kg.pipeline import build
 
     store = tmp_path_factory.mktemp("store") / "kg-store"
     report = build([SAMPLE], store=store)

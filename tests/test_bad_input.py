@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import SAMPLE
-from kg.build import build
+from kg.pipeline import build
 from kg.cli import main
 
 FIGURES = SAMPLE / "_figures"

@@ -13,7 +13,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.compare import graph_diff, to_isomorphic
 
 from conftest import SAMPLE, VERSIONS
-from kg.build import build, convert
+from kg.pipeline import build, convert
 from kg.cli import main
 from kg.records import discover
 

@@ -14,7 +14,7 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.compare import to_isomorphic
 
 from conftest import SAMPLE, rapper_check
-from kg.build import build, convert
+from kg.pipeline import build, convert
 from kg.records import discover
 from kg.serialize import atomic_write, format_for_path, format_name, write_graphs
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kg.build import build
+from kg.pipeline import build
 from kg.cli import main
 from kg.errors import StoreError
 from kg.store import figure_digests, load, open_store

@@ -15,7 +15,7 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 import kg
 from conftest import rapper_check
 from kg import mapping
-from kg.build import build
+from kg.pipeline import build
 from kg.cli import main
 from kg.errors import KgError
 from kg.validate import ValidationResult, default_shapes, load_graph, validate

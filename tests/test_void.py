@@ -11,7 +11,7 @@ from rdflib.namespace import DCAT, DCTERMS, PROV, RDF, VOID, XSD
 
 import kg
 from conftest import rapper_check
-from kg.build import BuildReport, build, void_path
+from kg.pipeline import BuildReport, build, void_path
 from kg.cli import main
 from kg.records import discover
 from kg.void import count_entities, write_void
