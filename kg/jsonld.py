@@ -60,22 +60,33 @@ def _schema_terms() -> tuple[dict[str, Any], dict[str, Any]]:
 def schema_context_for(doc: Any) -> dict[str, Any]:
     """The bundled schema.org context cut down to the terms ``doc`` uses.
 
-    JSON-LD expansion only consults the definitions of terms that appear as keys or as
-    (type/vocab) values, plus ``@vocab`` and prefixes, so the result expands ``doc``
-    exactly as the whole context does (the tests check this against rdflib on every
-    sample record) while costing a few dozen terms instead of 2,700."""
-    terms, always = _schema_terms()
+    JSON-LD expansion consults a term definition only where the term is a key or an
+    ``@type`` value (no schema.org term coerces values with ``@vocab``), besides ``@vocab``
+    and the prefixes; so the cut-down context expands ``doc`` exactly as the whole one does
+    (the tests check this against rdflib on every sample record) at the cost of a few dozen
+    terms instead of 2,700."""
     words: set[str] = set()
     stack = [doc]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
             words.update(node)
-            stack.extend(v for v in node.values() if not isinstance(v, str) or v in terms)
+            for key, item in node.items():
+                if key in ("@type", "type"):
+                    words.update(item if isinstance(item, list) else [item])
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
         elif isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, str):
-            words.add(node)
+            stack.extend(item for item in node if isinstance(item, (dict, list)))
+    return _context_for_words(frozenset(w for w in words if isinstance(w, str)))
+
+
+@lru_cache(maxsize=256)
+def _context_for_words(words: frozenset[str]) -> dict[str, Any]:
+    terms, always = _schema_terms()
+    vocab_coerced = [k for k, v in terms.items() if isinstance(v, dict) and v.get("@type") == "@vocab"]
+    if vocab_coerced:  # not so in schema.org 12.0; if a newer copy adds some, be exact anyway
+        raise RuntimeError("bundled context coerces values with @vocab: extend schema_context_for")
     used = dict(always)
     used.update((word, terms[word]) for word in words & terms.keys())
     return used

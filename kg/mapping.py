@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, Callable
 
 from . import vocab
@@ -280,20 +281,14 @@ class _Mapper:
             gene = iri(self.row_checked(row, "ncbigene_id", vocab.gene_iri, row.ncbigene_id))
             self.own(K["mentionsGene"], gene)
             self.mention("gene", row.ncbigene_id, row.word, [gene], row.match, row.source)
-            for t in T_GENE:
-                self.entity(gene, A, t)
-            self.entity(gene, IDENTIFIER, literal(row.ncbigene_id))
-            self.entity(gene, WP_ENTREZ, gene)
-            if row.symbol:
-                self.entity(gene, LABEL, literal(row.symbol))
-                self.entity(gene, K["symbol"], literal(row.symbol))
             if row.taxid:
                 taxon = self.taxon(row.taxid, row.organism_name, row)
-                self.entity(gene, WP_ORGANISM, taxon)
                 self.own(K["tableOrganism"], taxon)
                 self.own(WP_ORGANISM, taxon)
-                if row.taxid == vocab.HUMAN_TAXON and row.symbol:
-                    self.entity(gene, WP_HGNC, iri(vocab.hgnc_symbol_iri(row.symbol)))
+            for line in _gene_lines(gene, row.ncbigene_id, row.symbol, row.taxid):
+                if line not in self.entity_seen:
+                    self.entity_seen.add(line)
+                    self.out.entities.append(line)
 
     def terms(self, kind: str, rows: list[TermRow]) -> None:
         link = K["mentionsChemical"] if kind == "chemical" else K["mentionsDisease"]
@@ -323,6 +318,20 @@ class _Mapper:
                     self.entity(xref, LABEL, literal(row.name))
                 refers.append(xref)
             self.mention(kind, entity_id, row.word, refers, row.match, row.source)
+
+
+@lru_cache(maxsize=65536)
+def _gene_lines(gene: str, ncbigene_id: str, symbol: str | None, taxid: str | None) -> tuple[str, ...]:
+    """The triples about one gene (cached: genes recur across figures)."""
+    lines = [triple(gene, A, t) for t in T_GENE]
+    lines += [triple(gene, IDENTIFIER, literal(ncbigene_id)), triple(gene, WP_ENTREZ, gene)]
+    if symbol:
+        lines += [triple(gene, LABEL, literal(symbol)), triple(gene, K["symbol"], literal(symbol))]
+    if taxid:
+        lines.append(triple(gene, WP_ORGANISM, iri(vocab.taxon_iri(taxid))))
+        if taxid == vocab.HUMAN_TAXON and symbol:
+            lines.append(triple(gene, WP_HGNC, iri(vocab.hgnc_symbol_iri(symbol))))
+    return tuple(lines)
 
 
 def _keywords(text: str | None) -> list[str]:

@@ -94,6 +94,7 @@ def check_iri(iri: str) -> str:
     return iri
 
 
+@lru_cache(maxsize=65536)
 def iri_segment(text: str) -> str:
     """Percent-encode free text so it can stand in one IRI path segment or fragment."""
     return quote(text, safe="")
