@@ -25,3 +25,44 @@ def test_api_and_cli_build_the_same(tmp_path, sample_dir):
     assert main(["build", str(sample_dir), "-o", str(cli), "-q", "-j", "1"]) == report.exit_status == 0
     assert api.read_bytes() == cli.read_bytes()
     assert {kg.load, kg.run_query, kg.push, kg.project}  # the documented entry points exist
+
+
+def test_every_front_matter_field_is_mapped_or_deliberately_dropped(sample_dir):
+    """The README promises it: no field of a real record is silently ignored."""
+    from conftest import VERSIONS
+    from kg.mapping import DROPPED_FIELDS, unmapped_fields
+    from kg.records import discover, read_record
+
+    sources = discover([sample_dir, VERSIONS / "older-layout", VERSIONS / "key-order-variant"])
+    for source in sources:
+        assert unmapped_fields(read_record(source).fields) == [], source.path
+    assert set(DROPPED_FIELDS) == {"seo", "annotations"}
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path, sample_dir):
+    """A live bar (records/s, ETA) on an interactive stderr; none when piped or with -q."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "kg.cli", "build", str(sample_dir), "-o", str(tmp_path / "x.ttl"), "-j", "1"]
+    controller, terminal = pty.openpty()
+    run = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=terminal, timeout=120)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    assert run.returncode == 0
+    assert b"rec/s" in shown and b"35/35" in shown
+    piped = subprocess.run(command, capture_output=True, timeout=120)
+    assert b"rec/s" not in piped.stderr and piped.stderr.count(b"\n") == 1
+    quiet = subprocess.run(command[:-2] + ["-q"], capture_output=True, timeout=120)
+    assert b"rec/s" not in quiet.stderr
