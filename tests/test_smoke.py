@@ -41,13 +41,17 @@ def test_every_front_matter_field_is_mapped_or_deliberately_dropped(sample_dir):
 
 def test_progress_bar_only_on_a_terminal(tmp_path, sample_dir):
     """A live bar (records/s, ETA) on an interactive stderr; none when piped or with -q."""
+    import fcntl
     import os
     import pty
+    import struct
     import subprocess
     import sys
+    import termios
 
     command = [sys.executable, "-m", "kg.cli", "build", str(sample_dir), "-o", str(tmp_path / "x.ttl"), "-j", "1"]
     controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100-column terminal
     run = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=terminal, timeout=120)
     os.close(terminal)
     shown = b""
