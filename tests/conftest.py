@@ -51,6 +51,17 @@ def rapper_check(path: Path, syntax: str = "turtle") -> tuple[int, str]:
     return int(match.group(1)), run.stderr
 
 
+def store_quads(path: Path) -> set:
+    """Every quad of the store at ``path`` (opened read-only, released afterwards)."""
+    from kg.store import open_store
+
+    store = open_store(path, read_only=True)
+    try:
+        return set(store)
+    finally:
+        del store
+
+
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
     return SAMPLE

@@ -17,11 +17,12 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from conftest import store_quads
+
 from kg.cli import main
 from kg.errors import QueryError, RemoteError, StoreError
 from kg.query import (QueryResult, bind_params, format_results, list_queries, parse_term, resolve_query,
                       run_query)
-from kg.store import open_store
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 LRP6_FIGURE = "PMC10003241__ijms-24-04893-g003"
@@ -38,14 +39,6 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]  # nothing listens there once the socket is closed
-
-
-def store_quads(path: Path) -> set[ox.Quad]:
-    store = open_store(path, read_only=True)
-    try:
-        return set(store)
-    finally:
-        del store
 
 
 def remote_count(endpoint: str) -> int:

@@ -15,15 +15,10 @@ from kg.errors import StoreError
 from kg.store import figure_digests, load, open_store
 from kg.vocab import KG
 
-from conftest import SAMPLE, VERSIONS
+from conftest import SAMPLE, VERSIONS, store_quads
 
 
-def quads(store_dir: Path) -> set[ox.Quad]:
-    store = open_store(store_dir, read_only=True)
-    try:
-        return set(store)
-    finally:
-        del store
+
 
 
 def copy_sample(tmp_path: Path) -> Path:
@@ -35,7 +30,7 @@ def copy_sample(tmp_path: Path) -> Path:
 def full_build(source: Path, tmp_path: Path, name: str) -> set[ox.Quad]:
     store = tmp_path / name
     build([source], store=store, incremental=False)
-    return quads(store)
+    return store_quads(store)
 
 
 def test_each_figure_is_one_named_graph(sample_store, sample_ttl):
@@ -56,7 +51,7 @@ def test_rebuild_after_edit_delete_add_equals_full_build(tmp_path):
     records = copy_sample(tmp_path)
     store = tmp_path / "store"
     build([records], store=store)
-    before = quads(store)
+    before = store_quads(store)
 
     figures = sorted((records / "_figures").glob("*.md"))
     edited, deleted = figures[4], figures[7]
@@ -69,7 +64,7 @@ def test_rebuild_after_edit_delete_add_equals_full_build(tmp_path):
     shutil.copy(added, records / "_figures" / "PMC100005__mb2410575011.md")
 
     report = build([records], store=store)
-    after = quads(store)
+    after = store_quads(store)
     assert after == full_build(records, tmp_path, "fresh")
     assert after != before
     assert report.rejected == 0
@@ -83,7 +78,7 @@ def test_rebuild_unchanged_writes_nothing(tmp_path, sample_store):
     report = build([SAMPLE], store=store)
     assert report.quads == 0
     assert report.figures_unchanged == report.records_read
-    assert quads(store) == quads(sample_store)
+    assert store_quads(store) == store_quads(sample_store)
 
 
 def test_full_rebuild_replaces_every_graph(tmp_path, sample_store):
@@ -91,7 +86,7 @@ def test_full_rebuild_replaces_every_graph(tmp_path, sample_store):
     shutil.copytree(sample_store, store)
     report = build([SAMPLE], store=store, incremental=False)
     assert report.figures_unchanged == 0
-    assert quads(store) == quads(sample_store)
+    assert store_quads(store) == store_quads(sample_store)
 
 
 def test_build_store_and_file_together(tmp_path):
@@ -99,7 +94,7 @@ def test_build_store_and_file_together(tmp_path):
     store = tmp_path / "store"
     build([SAMPLE], out, format="nq", store=store)
     from_file = set(ox.parse(path=str(out)))
-    assert from_file == {q for q in quads(store) if q.graph_name != ox.DefaultGraph()}
+    assert from_file == {q for q in store_quads(store) if q.graph_name != ox.DefaultGraph()}
 
 
 def test_load_twice_changes_nothing(tmp_path, sample_ttl):
@@ -123,12 +118,12 @@ def test_load_into_named_graph_and_replace(tmp_path, sample_ttl):
 def test_failed_load_leaves_store_as_it_was(tmp_path, sample_ttl):
     store = tmp_path / "store"
     load([sample_ttl], store)
-    before = quads(store)
+    before = store_quads(store)
     broken = tmp_path / "broken.ttl"
     broken.write_text("<http://a> <http://b> .\n", encoding="utf-8")
     with pytest.raises(StoreError, match="broken.ttl"):
         load([sample_ttl, broken], store, graph="https://example.org/other")
-    assert quads(store) == before
+    assert store_quads(store) == before
 
 
 def test_cli_load_errors_are_one_line(tmp_path, sample_ttl, capsys):
@@ -153,7 +148,7 @@ def test_locked_store_is_reported(tmp_path, sample_ttl, capsys):
         assert "locked" in capsys.readouterr().err
     finally:
         del holder
-    assert len(quads(store)) == len(set(ox.parse(path=str(sample_ttl))))
+    assert len(store_quads(store)) == len(set(ox.parse(path=str(sample_ttl))))
 
 
 def test_missing_store(tmp_path):
