@@ -94,11 +94,6 @@ class StoreBuildResult:
     file_triples: int = 0
 
 
-class _Unchanged(Exception):
-    def __init__(self, digest: str):
-        self.digest = digest
-
-
 class _QuadStream(io.RawIOBase):
     """A read-only binary stream of N-Quads pulled from figure graphs (for bulk_load)."""
 
