@@ -17,10 +17,6 @@ from typing import Any, Callable
 
 import pyoxigraph as ox
 
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.plugins.parsers.jsonld import Parser
-from rdflib.plugins.shared.jsonld.context import Context
-
 from . import vocab
 from .ntriples import iri, literal, triple
 from .records import MISSING
@@ -105,7 +101,9 @@ def _inline_contexts(ctx: Any, schema: dict[str, Any]) -> Any:
 
 
 @lru_cache(maxsize=1)
-def _rdflib_schema_context() -> Context:
+def _rdflib_schema_context() -> Any:
+    from rdflib.plugins.shared.jsonld.context import Context  # the reference path only: a build never imports rdflib
+
     context = Context()
     for url in SCHEMA_ORG_CONTEXTS:  # rdflib finds these in its cache: it never fetches them
         context._context_cache[url] = bundled_context()
@@ -178,8 +176,9 @@ def jsonld_triples(block: dict[str, Any], subject: str) -> list[str]:
     Parsed by pyoxigraph's JSON-LD 1.1 parser (Rust; ~15x faster than rdflib's here, and
     this is the build's hottest step) with the bundled schema.org context inlined."""
     doc = _prepared(block)
-    doc = _inline_contexts(doc, schema_context_for(doc))
-    doc.setdefault("@context", schema_context_for(doc))
+    context = schema_context_for(doc)
+    doc = _inline_contexts(doc, context)
+    doc.setdefault("@context", context)
     try:
         text = ox.serialize(ox.parse(json.dumps(doc), format=ox.RdfFormat.JSON_LD),
                             format=ox.RdfFormat.N_QUADS).decode("utf-8")
@@ -196,14 +195,19 @@ _OBJECT_BLANK = re.compile(r" (_:[^ ]+) \.\n$")
 
 
 def _skolemize_lines(lines: list[str], subject: str) -> list[str]:
-    """Rename the blank nodes of N-Triples lines as :func:`_skolem_names` does."""
+    """Rename the blank nodes of N-Triples lines as :func:`_skolem_names` does (only lines
+    with a blank node can name one, so the others pass through untouched)."""
     triples = []
+    plain = []
     for line in lines:
+        if "_:" not in line:
+            plain.append(line)
+            continue
         s, p, rest = line.split(" ", 2)
         match = _OBJECT_BLANK.search(line)
         triples.append((s, p, match.group(1) if match else rest[:-3]))
     names = _skolem_names(triples, subject, lambda n: n.startswith("_:"))
-    return [triple(names.get(s, s), p, names.get(o, o)) for s, p, o in triples]
+    return plain + [triple(names.get(s, s), p, names.get(o, o)) for s, p, o in triples]
 
 
 def reference_triples(block: dict[str, Any], subject: str) -> list[str]:
@@ -213,6 +217,9 @@ def reference_triples(block: dict[str, Any], subject: str) -> list[str]:
     ctx = doc.pop("@context", None)
     base = _rdflib_schema_context()
     context = base if ctx is None or (isinstance(ctx, str) and ctx in SCHEMA_ORG_CONTEXTS) else base.subcontext(ctx)
+    from rdflib import BNode, Graph
+    from rdflib.plugins.parsers.jsonld import Parser
+
     graph = Graph()
     try:
         Parser()._add_to_graph(graph, graph, context, doc, topcontext=True)
@@ -255,6 +262,8 @@ def _checked_iri(value: str) -> str:
 
 
 def _rdflib_term(node: Any) -> str:
+    from rdflib import Literal, URIRef
+
     if isinstance(node, URIRef):
         return _checked_iri(str(node))
     assert isinstance(node, Literal)

@@ -9,6 +9,8 @@ built by :mod:`kg.vocab`, which validates and percent-encodes them.
 
 from __future__ import annotations
 
+import re
+
 from .vocab import XSD
 
 #: Canonical N-Triples string escapes (as pyoxigraph writes them, so that lines from the
@@ -19,6 +21,8 @@ _ESCAPES = str.maketrans({
     "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\",
 })
 
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f"\\]')  # most text has none: skip translate()
+
 
 def iri(value: str) -> str:
     return f"<{value}>"
@@ -26,7 +30,7 @@ def iri(value: str) -> str:
 
 def literal(text: str, datatype: str | None = None, lang: str | None = None) -> str:
     """A literal: plain string, language-tagged, or typed (``datatype`` a full IRI)."""
-    quoted = '"' + text.translate(_ESCAPES) + '"'
+    quoted = '"' + (text.translate(_ESCAPES) if _NEEDS_ESCAPE.search(text) else text) + '"'
     if lang:
         return f"{quoted}@{lang}"
     if datatype and datatype != XSD + "string":

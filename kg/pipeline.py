@@ -13,13 +13,14 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from . import __version__
 from .mapping import FigureGraph, map_record
 from .records import RecordError, RecordSource, discover, read_record
-from .serialize import atomic_write, write_graphs
+from .serialize import Renderer, atomic_write, can_render, format_name, write_graphs
 
 RejectHandler = Callable[[RecordError], None]
 
@@ -57,10 +58,12 @@ class BuildReport:
                 f"({rate:.0f} records/s)")
 
 
-def convert_one(source: RecordSource) -> FigureGraph | RecordError:
-    """Read and map one record (runs in worker processes)."""
+def convert_one(source: RecordSource, prepare: Callable[[FigureGraph], Any] | None = None) -> Any:
+    """Read and map one record, then ``prepare`` it for its writer (runs in worker processes);
+    a :class:`RecordError` is returned, not raised."""
     try:
-        return map_record(read_record(source))
+        figure = map_record(read_record(source))
+        return prepare(figure) if prepare is not None else figure
     except RecordError as exc:
         return exc
     except Exception as exc:  # noqa: BLE001 - one bad record must never stop the build
@@ -73,37 +76,94 @@ def default_jobs() -> int:
 
 def convert(sources: Sequence[RecordSource], jobs: int = 1, on_reject: RejectHandler | None = None,
             on_record: Callable[[], None] | None = None,
-            skip: Callable[[RecordSource], bool] | None = None) -> Iterator[FigureGraph]:
+            skip: Callable[[RecordSource], bool] | None = None,
+            prepare: Callable[[FigureGraph], Any] | None = None) -> Iterator[Any]:
     """Figure graphs of ``sources`` in order; rejects (bad records, duplicate figids) go to
-    ``on_reject``.  ``jobs > 1`` reads and maps in that many processes, same output."""
+    ``on_reject``.  ``jobs > 1`` reads and maps in that many processes, same output.
+    ``prepare`` (picklable) runs on each figure where it was mapped; its result is yielded
+    instead (it must keep ``figid`` and ``source``)."""
     seen: dict[str, str] = {}
-    todo = [s for s in sources if not (skip and skip(s))]
-    if jobs > 1 and len(todo) > 1:
-        context = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
-        pool = context.Pool(min(jobs, len(todo)))
-        results: Iterable[FigureGraph | RecordError] = pool.imap(convert_one, todo, chunksize=8)
+    todo = (s for s in sources if not (skip and skip(s)))
+    if jobs > 1 and len(sources) > BATCH:
+        results: Iterable[Any] = _in_workers(todo, jobs, prepare)
     else:
-        pool = None
-        results = map(convert_one, todo)
+        results = (convert_one(source, prepare) for source in todo)
+    for result in results:
+        if on_record:
+            on_record()
+        if isinstance(result, RecordError):
+            if on_reject:
+                on_reject(result)
+            continue
+        if result.figid in seen:
+            if on_reject:
+                on_reject(RecordError(result.source, f"duplicate figid {result.figid!r}, already read from "
+                                      f"{seen[result.figid]}; this record is skipped", None, "figid"))
+            continue
+        seen[result.figid] = result.source
+        yield result
+
+
+#: Records per message to and from a worker process.
+BATCH = 32
+
+
+def _in_workers(todo: Iterable[RecordSource], jobs: int, prepare: Callable[[FigureGraph], Any] | None,
+                ahead: int = 2) -> Iterator[Any]:
+    """``convert_one`` over ``todo`` in ``jobs`` processes, results in input order.
+
+    Batch ``i`` goes to worker ``i % jobs``, which keeps at most ``ahead`` batches queued,
+    so results are read back round-robin (deterministic order, bounded memory) without a
+    pool's bookkeeping threads competing with the workers for the CPU."""
+    context = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
+    pending = iter(todo)
+    batches = iter(lambda: list(islice(pending, BATCH)), [])
+    workers = []
     try:
-        for result in results:
-            if on_record:
-                on_record()
-            if isinstance(result, RecordError):
-                if on_reject:
-                    on_reject(result)
-                continue
-            if result.figid in seen:
-                if on_reject:
-                    on_reject(RecordError(result.source, f"duplicate figid {result.figid!r}, already read from "
-                                          f"{seen[result.figid]}; this record is skipped", None, "figid"))
-                continue
-            seen[result.figid] = result.source
-            yield result
+        for _ in range(jobs):
+            task_out, task_in = context.Pipe(duplex=False)
+            result_out, result_in = context.Pipe(duplex=False)
+            process = context.Process(target=_worker, args=(task_out, result_in, prepare), daemon=True)
+            process.start()
+            task_out.close(), result_in.close()
+            workers.append((process, task_in, result_out))
+        queued = [0] * jobs  # batches sent to each worker and not yet read back
+        for i in range(jobs * ahead):
+            batch = next(batches, None)
+            if batch is None:
+                break
+            workers[i % jobs][1].send(batch)
+            queued[i % jobs] += 1
+        turn = 0
+        while queued[turn]:
+            process, tasks, results = workers[turn]
+            try:
+                done = results.recv()
+            except EOFError:
+                process.join(timeout=5)
+                raise RuntimeError(f"worker process {process.pid} died (exit code {process.exitcode})") from None
+            queued[turn] -= 1
+            batch = next(batches, None)
+            if batch is not None:  # batch number i + jobs * ahead: this worker's turn again
+                tasks.send(batch)
+                queued[turn] += 1
+            yield from done
+            turn = (turn + 1) % jobs
+        for _, tasks, _ in workers:
+            tasks.send(None)
     finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+        for process, tasks, results in workers:
+            tasks.close(), results.close()
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+
+
+def _worker(tasks, results, prepare: Callable[[FigureGraph], Any] | None) -> None:
+    """A worker process: convert batches of sources until told to stop (``None``)."""
+    while (batch := tasks.recv()) is not None:
+        results.send([convert_one(source, prepare) for source in batch])
 
 
 class Progress:
@@ -167,7 +227,9 @@ def build(sources: Iterable[str | Path], output: str | Path | None = None, *, fo
                                       format=format, shard_lines=shard_lines, counted=counted)
             report.quads, report.triples, report.figures_unchanged = result.quads, result.file_triples, result.unchanged
         else:
-            figures = counted(convert(found, jobs, on_reject, progress.step))
+            fmt = format_name(format)
+            prepare = Renderer(fmt) if can_render(fmt) else None
+            figures = counted(convert(found, jobs, on_reject, progress.step, prepare=prepare))
             report.triples = write_graphs(figures, output, format, shard_lines).triples
     finally:
         progress.close()

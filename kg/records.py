@@ -16,8 +16,9 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
+from array import array
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence, overload
 
 import yaml
 
@@ -150,28 +151,69 @@ def values(raw: Any) -> list[str]:
 # --------------------------------------------------------------------------- discovery
 
 
-def discover(sources: Iterable[str | Path]) -> list[RecordSource]:
-    """Record files named by ``sources``, sorted by path, each with its ``_data`` folder.
+class RecordSources(Sequence[RecordSource]):
+    """The records :func:`discover` found, sorted by file name: a sequence of
+    :class:`RecordSource` made on demand from one name string per record (100k ``Path``
+    objects would cost ~50 MB and make a build's memory grow with the corpus)."""
+
+    def __init__(self, folders: list[tuple[Path, Path | None]], names: list[str], groups: array | None):
+        self._folders = folders  # (folder, its _data folder)
+        self._names = names
+        self._groups = groups  # folder index per name; None when there is one folder
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    @overload
+    def __getitem__(self, index: int) -> RecordSource: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RecordSource]: ...
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        name = self._names[index]
+        folder, data_dir = self._folders[self._groups[index] if self._groups is not None else 0]
+        return RecordSource(folder / name, data_dir)
+
+    def __iter__(self) -> Iterator[RecordSource]:
+        for i in range(len(self._names)):
+            yield self[i]
+
+
+def discover(sources: Iterable[str | Path]) -> RecordSources:
+    """Record files named by ``sources``, sorted by file name, each with its ``_data`` folder.
 
     A source is a record file, a folder of ``.md`` records, or a folder holding
-    ``_figures/`` (and ``_data/``).  Raises :class:`FileNotFoundError` for a missing source.
+    ``_figures/`` (and ``_data/``).  A file named twice is read once.  Raises
+    :class:`FileNotFoundError` for a missing source.
     """
-    found: dict[str, RecordSource] = {}
+    listed: list[tuple[Path, list[str]]] = []
     for source in sources:
         path = Path(source)
         if path.is_file():
-            folder, names = path.parent, [path.name]
+            listed.append((path.parent, [path.name]))
         elif path.is_dir():
             folder = path / "_figures" if (path / "_figures").is_dir() else path
-            with os.scandir(folder) as entries:  # names only: 100k Path objects cost ~50 MB
-                names = sorted(e.name for e in entries if e.name.endswith(".md") and e.is_file())
+            with os.scandir(folder) as entries:
+                listed.append((folder, sorted(e.name for e in entries if e.name.endswith(".md") and e.is_file())))
         else:
             raise FileNotFoundError(f"no such record file or folder: {source}")
-        data_dir = data_dir_for(folder / names[0]) if names else None  # one per folder, shared
-        real_folder = os.path.realpath(folder)
-        for name in names:
-            found.setdefault(os.path.join(real_folder, name), RecordSource(folder / name, data_dir))
-    return sorted(found.values(), key=lambda s: (s.path.name, str(s.path)))
+    folders: list[tuple[Path, Path | None]] = []
+    by_real: dict[str, int] = {}
+    merged: dict[int, set[str]] = {}
+    for folder, names in listed:
+        real = os.path.realpath(folder)
+        if real not in by_real:
+            by_real[real] = len(folders)
+            folders.append((folder, data_dir_for(folder / names[0]) if names else None))  # one per folder
+            merged[by_real[real]] = set()
+        merged[by_real[real]].update(names)
+    if len(folders) == 1 and len(listed) == 1:  # the usual case: one folder, already sorted
+        return RecordSources(folders, listed[0][1], None)
+    entries = sorted((name, str(folders[g][0]), g) for g, names in merged.items() for name in names)
+    return RecordSources(folders, [name for name, _, _ in entries], array("I", (g for _, _, g in entries)))
 
 
 def data_dir_for(record_file: Path) -> Path | None:

@@ -5,6 +5,11 @@ formats de-duplicate what figures share (entity triples in a set bounded by the
 vocabulary; paper triples against recently written papers, since a paper's figures are
 adjacent in figid order).  N-Quads keeps each figure's triples in the figure's named graph.
 Turtle and JSON-LD are produced by pyoxigraph's serializers (Rust, streaming).
+
+The bulk of a figure's triples are its own (figure, mentions, JSON-LD block); they need no
+de-duplication, so :class:`Renderer` turns them into output bytes where the figure was mapped
+(in a worker process with ``--jobs N``).  The writer then only de-duplicates and renders
+the shared paper/entity triples, which keeps the main process from being the bottleneck.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Iterable, Iterator, Union
 
 import pyoxigraph as ox
 
@@ -91,6 +96,76 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
             yield fh
 
 
+@dataclass
+class RenderedFigure:
+    """A figure ready for a file writer: its own triples already rendered as output bytes
+    (N-Quads: all its triples), its shared paper/entity triples still as N-Triples lines."""
+
+    figid: str
+    source: str
+    own: bytes
+    own_count: int
+    paper_iri: str | None
+    paper: list[str]
+    entities: list[str]
+
+
+#: What :class:`Renderer` renders for: file formats, and ``store`` (N-Quads for a kg store:
+#: each figure's named graph, and its triples in the default graph).
+RENDERED = ("turtle", "nt", "nq", "store")
+
+
+class Renderer:
+    """Renders figures for a ``fmt`` writer (see :data:`RENDERED`) where they are mapped:
+    in the worker process with ``--jobs N``, so give each worker its own copy.
+
+    Own triples become output bytes.  Entity lines this renderer has already passed on are
+    dropped: the writer's :class:`Deduplicator` sees figures in the same order and would drop
+    them too, so the output is unchanged, with less to send between processes."""
+
+    def __init__(self, fmt: str):
+        if fmt not in RENDERED:
+            raise ValueError(f"figures are not pre-rendered for {fmt!r}")
+        self.fmt = fmt
+        self.passed: set[str] = set()
+
+    def __call__(self, figure: FigureGraph) -> RenderedFigure:
+        if self.fmt == "nq":
+            lines = quad_lines(figure)
+            return RenderedFigure(figure.figid, figure.source, "".join(lines).encode("utf-8"), len(lines), None,
+                                  [], [])
+        if self.fmt == "turtle":
+            own, count = turtle_body(figure.own), len(figure.own)
+        elif self.fmt == "nt":
+            own, count = "".join(figure.own).encode("utf-8"), len(figure.own)
+        else:  # "store": the figure's named graph, plus its own triples in the default graph
+            quads = quad_lines(figure)
+            own, count = "".join(quads + figure.own).encode("utf-8"), len(quads) + len(figure.own)
+        entities = [line for line in figure.entities if line not in self.passed]
+        self.passed.update(entities)
+        return RenderedFigure(figure.figid, figure.source, own, count, figure.paper_iri, figure.paper, entities)
+
+
+def can_render(fmt: str) -> bool:
+    """Whether :class:`Renderer` serves ``fmt`` (JSON-LD is written in one piece instead)."""
+    return fmt in RENDERED
+
+
+def turtle_body(lines: list[str]) -> bytes:
+    """N-Triples ``lines`` as Turtle statements using :data:`~kg.vocab.PREFIXES`, without
+    the ``@prefix`` header (the file has one :func:`prefix_header`)."""
+    if not lines:
+        return b""
+    out = io.BytesIO()
+    ox.serialize(ox.parse("".join(lines), format=ox.RdfFormat.N_TRIPLES), out, format=ox.RdfFormat.TURTLE,
+                 prefixes=PREFIXES)
+    data = out.getvalue()
+    start = 0
+    while data.startswith(b"@prefix ", start):
+        start = data.index(b"\n", start) + 1
+    return data[start:]
+
+
 class Deduplicator:
     """Drops triples a triple-format output has already written (see module docstring)."""
 
@@ -100,7 +175,12 @@ class Deduplicator:
         self.recent_papers = recent_papers
 
     def lines(self, figure: FigureGraph) -> list[str]:
-        out = list(figure.own)
+        """The figure's own triples and whichever shared ones are new."""
+        return list(figure.own) + self.shared(figure)
+
+    def shared(self, figure: FigureGraph | RenderedFigure) -> list[str]:
+        """The figure's paper and entity triples not written before."""
+        out: list[str] = []
         if figure.paper_iri is not None:
             if figure.paper_iri in self.papers:
                 self.papers.move_to_end(figure.paper_iri)
@@ -122,6 +202,9 @@ def quad_lines(figure: FigureGraph) -> list[str]:
     return [line[:-3] + graph for line in figure.lines()]
 
 
+Figure = Union[FigureGraph, RenderedFigure]
+
+
 @dataclass
 class WriteStats:
     """What a write produced: triples (or quads) written and files written."""
@@ -130,10 +213,12 @@ class WriteStats:
     files: int = 0
 
 
-def write_graphs(figures: Iterable[FigureGraph], path: str | Path, fmt: str = "turtle",
+def write_graphs(figures: Iterable[Figure], path: str | Path, fmt: str = "turtle",
                  shard_lines: int | None = None) -> WriteStats:
     """Stream ``figures`` to ``path`` in ``fmt``, atomically; returns what was written.
 
+    ``figures`` may come already rendered (:class:`Renderer`, in worker processes) or as
+    plain :class:`~kg.mapping.FigureGraph` (rendered here); the bytes are the same.
     With ``shard_lines`` (N-Triples or N-Quads only) ``path`` is a folder of gzipped shards
     ``part-00000.nt.gz``... of at most that many lines each, ready for bulk loaders.
     """
@@ -143,33 +228,55 @@ def write_graphs(figures: Iterable[FigureGraph], path: str | Path, fmt: str = "t
     if shard_lines is not None and shard_lines < 1:
         raise ValueError("shard size must be at least one line")
     stats = WriteStats()
-    dedup = Deduplicator() if fmt != "nq" else None
-
-    def line_batches() -> Iterator[list[str]]:
-        for figure in figures:
-            lines = quad_lines(figure) if dedup is None else dedup.lines(figure)
-            stats.triples += len(lines)
-            yield lines
-
     with atomic_path(path) as tmp:
-        if shard_lines is not None:
-            tmp.mkdir()
-            stats.files = _write_shards(line_batches(), tmp, EXTENSIONS[fmt], shard_lines)
-        elif fmt in ("nt", "nq"):
+        if fmt == "jsonld":
             with open(tmp, "wb", buffering=1 << 20) as fh:
-                for lines in line_batches():
-                    fh.write("".join(lines).encode("utf-8"))
-            stats.files = 1
+                dedup = Deduplicator()
+                ox.serialize(_parsed(_counted(map(dedup.lines, figures), stats)), fh, format=FORMATS[fmt],
+                             prefixes=PREFIXES)
+        elif shard_lines is not None:
+            tmp.mkdir()
+            stats.files = _write_shards(_chunks(figures, fmt, stats), tmp, EXTENSIONS[fmt], shard_lines)
         else:
             with open(tmp, "wb", buffering=1 << 20) as fh:
                 if fmt == "turtle":
                     fh.write(prefix_header().encode("utf-8"))
-                    sink: IO[bytes] = _SkipPrefixLines(fh)
-                else:
-                    sink = fh
-                ox.serialize(_parsed(line_batches()), sink, format=FORMATS[fmt], prefixes=PREFIXES)
-            stats.files = 1
+                for data, _ in _chunks(figures, fmt, stats):
+                    fh.write(data)
+        stats.files = stats.files or 1
     return stats
+
+
+def _counted(batches: Iterable[list[str]], stats: WriteStats) -> Iterator[list[str]]:
+    for lines in batches:
+        stats.triples += len(lines)
+        yield lines
+
+
+def _chunks(figures: Iterable[Figure], fmt: str, stats: WriteStats,
+            shared_batch: int = 20_000) -> Iterator[tuple[bytes, int]]:
+    """(bytes, statement count) pieces of the output, in order: each figure's own triples,
+    then (N-Triples: right after; Turtle: every ``shared_batch`` lines, so that a gene's
+    triples are grouped) the shared triples not written before."""
+    dedup = Deduplicator()
+    renderer = Renderer(fmt)
+    pending: list[str] = []
+    for figure in figures:
+        if isinstance(figure, FigureGraph):
+            figure = renderer(figure)
+        stats.triples += figure.own_count
+        yield figure.own, figure.own_count
+        shared = dedup.shared(figure)
+        stats.triples += len(shared)
+        if fmt != "turtle":
+            yield "".join(shared).encode("utf-8"), len(shared)
+            continue
+        pending.extend(shared)
+        if len(pending) >= shared_batch:
+            yield turtle_body(pending), len(pending)
+            pending = []
+    if pending:
+        yield turtle_body(pending), len(pending)
 
 
 def prefix_header() -> str:
@@ -177,60 +284,33 @@ def prefix_header() -> str:
     return "".join(f"@prefix {name}: <{ns}> .\n" for name, ns in PREFIXES.items()) + "\n"
 
 
-class _SkipPrefixLines(io.RawIOBase):
-    """Passes pyoxigraph's Turtle through, minus its leading ``@prefix`` lines (whose order
-    varies between runs); :func:`prefix_header` writes them in a fixed order instead."""
-
-    def __init__(self, target: IO[bytes]):
-        self.target = target
-        self.head = b""
-        self.in_header = True
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:  # type: ignore[override]
-        size = len(data)
-        if self.in_header:
-            self.head += bytes(data)
-            while self.in_header and b"\n" in self.head:
-                line, _, rest = self.head.partition(b"\n")
-                if line.startswith(b"@prefix "):
-                    self.head = rest
-                else:
-                    self.in_header = False
-            if self.in_header:
-                return size
-            data, self.head = self.head, b""
-        self.target.write(data)
-        return size
-
-
-def _parsed(batches: Iterable[list[str]], chunk: int = 20_000) -> Iterator[ox.Triple]:
-    """Triples of N-Triples line batches, parsed by pyoxigraph a chunk at a time."""
+def _parsed(batches: Iterable[list[str]], chunk: int = 20_000) -> Iterator[ox.Quad]:
+    """Default-graph quads of N-Triples line batches, parsed by pyoxigraph a chunk at a time."""
     pending: list[str] = []
     for lines in batches:
         pending.extend(lines)
         if len(pending) >= chunk:
-            yield from (q.triple for q in ox.parse("".join(pending), format=ox.RdfFormat.N_TRIPLES))
+            yield from ox.parse("".join(pending), format=ox.RdfFormat.N_TRIPLES)
             pending = []
     if pending:
-        yield from (q.triple for q in ox.parse("".join(pending), format=ox.RdfFormat.N_TRIPLES))
+        yield from ox.parse("".join(pending), format=ox.RdfFormat.N_TRIPLES)
 
 
-def _write_shards(batches: Iterable[list[str]], folder: Path, ext: str, shard_lines: int) -> int:
-    """Write line batches into gzipped shards; a figure's lines never straddle two shards
-    unless the figure alone exceeds a shard."""
+def _write_shards(pieces: Iterable[tuple[bytes, int]], folder: Path, ext: str, shard_lines: int) -> int:
+    """Write (bytes, line count) pieces into gzipped shards; a piece (a figure's own lines,
+    or its new shared lines) never straddles two shards unless it alone exceeds a shard."""
     count, used, shard = 0, 0, None
     try:
-        for lines in batches:
-            if shard is None or (used and used + len(lines) > shard_lines):
+        for data, lines in pieces:
+            if not lines:
+                continue
+            if shard is None or (used and used + lines > shard_lines):
                 if shard is not None:
                     shard.close()
                 shard = gzip.GzipFile(folder / f"part-{count:05d}{ext}.gz", "wb", compresslevel=6, mtime=0)
                 count, used = count + 1, 0
-            shard.write("".join(lines).encode("utf-8"))
-            used += len(lines)
+            shard.write(data)
+            used += lines
     finally:
         if shard is not None:
             shard.close()

@@ -36,7 +36,7 @@ from .pipeline import RejectHandler, convert
 from .errors import StoreError
 from .mapping import FigureGraph
 from .records import RecordSource, quick_digest
-from .serialize import FORMATS, Deduplicator, format_for_path, quad_lines, write_graphs
+from .serialize import FORMATS, Deduplicator, Renderer, format_for_path, write_graphs
 from .vocab import KG
 
 DEFAULT_STORE = "kg-store"
@@ -95,13 +95,16 @@ class StoreBuildResult:
 
 
 class _QuadStream(io.RawIOBase):
-    """A read-only binary stream of N-Quads pulled from figure graphs (for bulk_load)."""
+    """A read-only binary stream of N-Quads pulled from figure graphs, rendered (by workers:
+    ``Renderer("store")``) or not, for bulk_load: each figure's named graph, and the
+    de-duplicated union of all figures' triples in the default graph."""
 
     def __init__(self, figures: Iterable[FigureGraph], counter: StoreBuildResult):
         self._figures = iter(figures)
         self._buffer = b""
         self._counter = counter
         self._dedup = Deduplicator()
+        self._render = Renderer("store")
 
     def readable(self) -> bool:
         return True
@@ -111,9 +114,11 @@ class _QuadStream(io.RawIOBase):
             figure = next(self._figures, None)
             if figure is None:
                 break
-            lines = quad_lines(figure) + self._dedup.lines(figure)
-            self._counter.quads += len(lines)
-            self._buffer += "".join(lines).encode("utf-8")
+            if isinstance(figure, FigureGraph):
+                figure = self._render(figure)
+            shared = self._dedup.shared(figure)
+            self._counter.quads += figure.own_count + len(shared)
+            self._buffer += figure.own + "".join(shared).encode("utf-8")
         size = min(len(target), len(self._buffer))
         target[:size] = self._buffer[:size]
         self._buffer = self._buffer[size:]
@@ -213,9 +218,11 @@ def _fresh_build(found, folder: Path, jobs, on_reject, on_record, also_write, fo
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
     try:
-        figures = counted(convert(found, jobs, on_reject, on_record))
-        if also_write is not None:
-            figures = _tee_to_file(figures, also_write, format, shard_lines, result)
+        if also_write is None:  # the workers render the quads
+            figures = counted(convert(found, jobs, on_reject, on_record, prepare=Renderer("store")))
+        else:
+            figures = _tee_to_file(counted(convert(found, jobs, on_reject, on_record)), also_write, format,
+                                   shard_lines, result)
         store = ox.Store(str(tmp))
         store.bulk_load(_QuadStream(figures, result), format=ox.RdfFormat.N_QUADS)
         store.flush()
@@ -348,6 +355,10 @@ def load(dumps: Iterable[str | Path], store: str | Path = DEFAULT_STORE, *, grap
             raise FileNotFoundError(f"no such dump: {p}")
     target = ox.NamedNode(graph) if graph else ox.DefaultGraph()
     report = LoadReport(files=len(paths), store=str(store), graph=graph)
+    if _is_empty(Path(store)):
+        _bulk_load_new(paths, Path(store), target, report)
+        report.seconds = time.perf_counter() - started
+        return report
     quads: list[ox.Quad] = []
     for p in paths:
         fmt = FORMATS[format_for_path(p)]
@@ -378,3 +389,35 @@ def load(dumps: Iterable[str | Path], store: str | Path = DEFAULT_STORE, *, grap
         del st
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _bulk_load_new(paths: list[Path], folder: Path, target: ox.DefaultGraph | ox.NamedNode,
+                   report: LoadReport) -> None:
+    """A new store from dumps with Oxigraph's bulk loader (streaming, not all in memory),
+    built in a temporary folder and moved into place only when every file loaded."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        st = ox.Store(str(tmp))
+        for p in paths:
+            fmt = FORMATS[format_for_path(p)]
+            base = p.resolve().as_uri()
+            try:
+                if p.suffix.lower() == ".gz":
+                    with _open_dump(p) as fh:
+                        st.bulk_load(fh, format=fmt, base_iri=base, to_graph=target)
+                else:
+                    st.bulk_load(path=str(p), format=fmt, base_iri=base, to_graph=target)
+            except SyntaxError as exc:
+                raise StoreError(f"{p}: not valid {fmt.name}: {str(exc).splitlines()[0]}; nothing was loaded") from None
+            except (OSError, EOFError) as exc:
+                raise StoreError(f"{p}: cannot read: {exc}; nothing was loaded") from None
+        st.flush()
+        report.after = report.triples = len(st)
+        del st
+        if folder.exists():
+            folder.rmdir()  # empty: checked by the caller
+        tmp.rename(folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
