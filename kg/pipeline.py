@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+from bisect import bisect_left
+from collections import deque
 import os
 import sys
 import time
@@ -19,7 +21,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from . import __version__
 from .mapping import FigureGraph, map_record
-from .records import RecordError, RecordSource, discover, read_record
+from .records import RecordError, RecordSource, RecordSources, discover, read_record
 from .serialize import Renderer, atomic_write, can_render, format_name, write_graphs
 
 RejectHandler = Callable[[RecordError], None]
@@ -82,26 +84,68 @@ def convert(sources: Sequence[RecordSource], jobs: int = 1, on_reject: RejectHan
     ``on_reject``.  ``jobs > 1`` reads and maps in that many processes, same output.
     ``prepare`` (picklable) runs on each figure where it was mapped; its result is yielded
     instead (it must keep ``figid`` and ``source``)."""
-    seen: dict[str, str] = {}
-    todo = (s for s in sources if not (skip and skip(s)))
+    claims = FigidClaims(sources)
+    dispatched: deque[int] = deque()  # indices of the records in flight, in order
+
+    def todo() -> Iterator[RecordSource]:
+        for index, source in enumerate(sources):
+            if not (skip and skip(source)):
+                dispatched.append(index)
+                yield source
+
     if jobs > 1 and len(sources) > BATCH:
-        results: Iterable[Any] = _in_workers(todo, jobs, prepare)
+        results: Iterable[Any] = _in_workers(todo(), jobs, prepare)
     else:
-        results = (convert_one(source, prepare) for source in todo)
+        results = (convert_one(source, prepare) for source in todo())
     for result in results:
+        index = dispatched.popleft()
         if on_record:
             on_record()
         if isinstance(result, RecordError):
             if on_reject:
                 on_reject(result)
             continue
-        if result.figid in seen:
+        earlier = claims.claim(result.figid, index)
+        if earlier is not None:
             if on_reject:
                 on_reject(RecordError(result.source, f"duplicate figid {result.figid!r}, already read from "
-                                      f"{seen[result.figid]}; this record is skipped", None, "figid"))
+                                      f"{sources[earlier].path}; this record is skipped", None, "figid"))
             continue
-        seen[result.figid] = result.source
         yield result
+
+
+class FigidClaims:
+    """Which record (by index in ``sources``) first claimed each figid, in little memory.
+
+    PFOCR names each record ``<figid>.md``, so a record whose figid is its file stem is
+    only marked in a byte array; its figid is found again by binary search in the sorted
+    file names of :class:`~kg.records.RecordSources`.  Only records named otherwise (or
+    sources given as a plain list) keep their figid in a dict."""
+
+    USUAL, UNUSUAL = 1, 2
+
+    def __init__(self, sources: Sequence[RecordSource]):
+        self.names = sources.names if isinstance(sources, RecordSources) else None
+        self.state = bytearray(len(sources))  # 0: no claim (yet), else USUAL / UNUSUAL
+        self.by_figid: dict[str, int] = {}
+
+    def claim(self, figid: str, index: int) -> int | None:
+        """Record ``index`` claims ``figid``: the index of an earlier claimant, else None."""
+        earlier = self.by_figid.get(figid)
+        if earlier is None and self.names is not None:
+            name = figid + ".md"
+            j = bisect_left(self.names, name)
+            while earlier is None and j < index and self.names[j] == name:
+                earlier = j if self.state[j] == self.USUAL else None
+                j += 1
+        if earlier is not None:
+            return earlier
+        if self.names is not None and self.names[index] == figid + ".md":
+            self.state[index] = self.USUAL
+        else:
+            self.state[index] = self.UNUSUAL
+            self.by_figid[figid] = index
+        return None
 
 
 #: Records per message to and from a worker process.

@@ -164,6 +164,11 @@ class RecordSources(Sequence[RecordSource]):
     def __len__(self) -> int:
         return len(self._names)
 
+    @property
+    def names(self) -> list[str]:
+        """The records' file names, sorted (one per record, in order)."""
+        return self._names
+
     @overload
     def __getitem__(self, index: int) -> RecordSource: ...
 

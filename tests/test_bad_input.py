@@ -350,6 +350,47 @@ def test_duplicate_figids_keep_the_first(corpus, tmp_path, capsys):
     assert len(subjects) == 1
 
 
+def _rejected_files(sources) -> tuple[list[str], list[str]]:
+    from kg.pipeline import convert
+
+    rejects: list = []
+    kept = [Path(f.source).parent.name + "/" + Path(f.source).name for f in convert(sources, on_reject=rejects.append)]
+    return kept, [Path(r.path).parent.name + "/" + Path(r.path).name for r in rejects]
+
+
+@pytest.mark.parametrize("as_list", [False, True])
+def test_duplicate_figids_same_file_name_in_two_folders(corpus, tmp_path, as_list):
+    """The usual duplicate: one record file copied into two record folders; the first wins,
+    whether discovery's compact name index or a plain list of sources is given."""
+    from kg.records import discover
+
+    second = tmp_path / "z-second"
+    second.mkdir()
+    shutil.copy(record_path(corpus, GOOD[0]), second)
+    sources = discover([corpus, second])
+    kept, rejected = _rejected_files(list(sources) if as_list else sources)
+    assert rejected == [f"z-second/{GOOD[0]}.md"] and f"_figures/{GOOD[0]}.md" in kept
+
+
+def test_duplicate_figid_claimed_by_a_record_named_otherwise(corpus, tmp_path):
+    """A record whose file name is not its figid claims that figid before (a-...) or after
+    (zz-...) the record named after it; a rejected record claims nothing."""
+    from kg.records import discover
+
+    early, late = tmp_path / "early", tmp_path / "late"
+    early.mkdir(), late.mkdir()
+    text = record_path(corpus, GOOD[1]).read_text(encoding="utf-8")
+    (early / "0-alias.md").write_text(text, encoding="utf-8")  # sorts before PMC...: claims first
+    (late / "zz-alias.md").write_text(record_path(corpus, GOOD[2]).read_text(encoding="utf-8"), encoding="utf-8")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / f"{GOOD[0]}.md").write_text(f"---\nfigid: {GOOD[0]}\nyear: 20x3\npmcid: PMC1\n---\n",
+                                          encoding="utf-8")  # rejected: the good copy still counts
+    kept, rejected = _rejected_files(discover([corpus, early, late, broken]))
+    assert sorted(rejected) == sorted([f"_figures/{GOOD[1]}.md", "late/zz-alias.md", f"broken/{GOOD[0]}.md"])
+    assert "early/0-alias.md" in kept and f"_figures/{GOOD[0]}.md" in kept and f"_figures/{GOOD[2]}.md" in kept
+
+
 def test_many_bad_records_at_once_with_jobs(corpus, tmp_path, capsys):
     bad = {
         "a-broken.md": "---\nfigid: [unclosed\n---\n",

@@ -126,6 +126,30 @@ def test_failed_load_leaves_store_as_it_was(tmp_path, sample_ttl):
     assert store_quads(store) == before
 
 
+def test_load_into_new_store_uses_bulk_loader_and_equals_transactional_load(tmp_path, sample_ttl):
+    """A new store is bulk-loaded (streaming); an existing one gets a transaction: same quads."""
+    import gzip
+
+    packed = tmp_path / "sample.ttl.gz"
+    packed.write_bytes(gzip.compress(sample_ttl.read_bytes()))
+    fresh = load([sample_ttl, packed], tmp_path / "fresh", graph="https://example.org/g")
+    assert fresh.before == 0 and fresh.after == fresh.triples > 0
+    existing = tmp_path / "existing"
+    load([sample_ttl], existing, graph="https://example.org/seed")
+    load([sample_ttl, packed], existing, graph="https://example.org/g")
+    assert store_quads(tmp_path / "fresh") == {q for q in store_quads(existing)
+                                                if q.graph_name == ox.NamedNode("https://example.org/g")}
+
+
+def test_failed_load_into_new_store_creates_nothing(tmp_path, sample_ttl):
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("<http://a> <http://b> .\n", encoding="utf-8")
+    with pytest.raises(StoreError, match="broken.ttl.*nothing was loaded"):
+        load([sample_ttl, broken], tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 def test_cli_load_errors_are_one_line(tmp_path, sample_ttl, capsys):
     broken = tmp_path / "broken.nt"
     broken.write_text("not n-triples\n", encoding="utf-8")
