@@ -161,6 +161,9 @@ def bench_size(n: int, jobs: int, naive_cap: int, seed: int, query_timeout: floa
     bulk = measure("oxigraph bulk_load nt", BASE + ["bulk", str(work / "g.nt"), str(work / "bulk-store")], n)
     bulk.triples = results[3].triples
     results.append(bulk)
+    results.append(measure("kg load nt (new store)", KG + ["load", str(work / "g.nt"), "--store",
+                                                           str(work / "load-store")], n))
+    results[-1].triples = bulk.triples
     if n <= naive_cap:
         results.append(measure("naive rdflib Graph+turtle", BASE + ["naive", str(src), str(work / "naive.ttl")], n))
     else:
@@ -224,13 +227,16 @@ def ratios(runs: dict[int, list[Measure]]) -> dict[str, Any]:
         store = next(m for m in ms if m.name.startswith("kg build --store"))
         r = {"build/floor": _div(build.wall, floor.wall), "build -j1/floor": _div(by["kg build turtle -j1"].wall,
                                                                                    floor.wall),
-             "naive/build": _div(naive.wall, build.wall), "store/bulk_load": _div(store.wall,
-                                                                                 by["oxigraph bulk_load nt"].wall)}
+             "naive/build": _div(naive.wall, build.wall),
+             "store/bulk_load": _div(store.wall, by["oxigraph bulk_load nt"].wall),
+             "kg load/bulk_load": _div(by["kg load nt (new store)"].wall, by["oxigraph bulk_load nt"].wall)}
         out[str(n)] = r
     if 10_000 in runs and 100_000 in runs:
         small = {m.name: m for m in runs[10_000]}
         out["rss(100k)/rss(10k)"] = {m.name: _div(m.rss_mb, small[m.name].rss_mb) for m in runs[100_000]
                                      if m.name in small}
+        out["tree rss(100k)/rss(10k)"] = {m.name: _div(m.tree_rss_mb, small[m.name].tree_rss_mb)
+                                          for m in runs[100_000] if m.name in small}
     return out
 
 

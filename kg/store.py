@@ -224,7 +224,8 @@ def _fresh_build(found, folder: Path, jobs, on_reject, on_record, also_write, fo
             figures = _tee_to_file(counted(convert(found, jobs, on_reject, on_record)), also_write, format,
                                    shard_lines, result)
         store = ox.Store(str(tmp))
-        store.bulk_load(_QuadStream(figures, result), format=ox.RdfFormat.N_QUADS)
+        # lenient: skip re-validating IRIs that kg built and validated itself (~10% faster)
+        store.bulk_load(_QuadStream(figures, result), format=ox.RdfFormat.N_QUADS, lenient=True)
         store.flush()
         del store
         if folder.exists():
@@ -277,8 +278,11 @@ def _tee_to_file(figures: Iterable[FigureGraph], output: str | Path, fmt: str,
 
 @dataclass
 class LoadReport:
+    """What ``kg load`` did; ``triples`` (statements parsed) is None for a new store, which
+    Oxigraph's bulk loader fills without counting them."""
+
     files: int = 0
-    triples: int = 0
+    triples: int | None = 0
     seconds: float = 0.0
     store: str = ""
     graph: str | None = None
@@ -287,7 +291,8 @@ class LoadReport:
 
     def __str__(self) -> str:
         target = f"graph <{self.graph}>" if self.graph else "the default graph"
-        return (f"loaded {self.files} file(s), {self.triples} statements parsed, into {target} of {self.store}: "
+        parsed = f", {self.triples} statements parsed," if self.triples is not None else ""
+        return (f"loaded {self.files} file(s){parsed} into {target} of {self.store}: "
                 f"{self.before} -> {self.after} quads in {self.seconds:.2f} s")
 
 
@@ -413,7 +418,8 @@ def _bulk_load_new(paths: list[Path], folder: Path, target: ox.DefaultGraph | ox
             except (OSError, EOFError) as exc:
                 raise StoreError(f"{p}: cannot read: {exc}; nothing was loaded") from None
         st.flush()
-        report.after = report.triples = len(st)
+        report.after = len(st)
+        report.triples = None  # the bulk loader streams: statements are not counted, quads are
         del st
         if folder.exists():
             folder.rmdir()  # empty: checked by the caller
