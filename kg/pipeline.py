@@ -94,7 +94,7 @@ def convert(sources: Sequence[RecordSource], jobs: int = 1, on_reject: RejectHan
                 yield source
 
     if jobs > 1 and len(sources) > BATCH:
-        results: Iterable[Any] = _in_workers(todo(), jobs, prepare)
+        results: Iterable[Any] = _in_workers(todo(), min(jobs, -(-len(sources) // BATCH)), prepare)
     else:
         results = (convert_one(source, prepare) for source in todo())
     for result in results:
@@ -205,9 +205,13 @@ def _in_workers(todo: Iterable[RecordSource], jobs: int, prepare: Callable[[Figu
 
 
 def _worker(tasks, results, prepare: Callable[[FigureGraph], Any] | None) -> None:
-    """A worker process: convert batches of sources until told to stop (``None``)."""
-    while (batch := tasks.recv()) is not None:
-        results.send([convert_one(source, prepare) for source in batch])
+    """A worker process: convert batches of sources until told to stop (``None``), or until
+    the main process goes away or is interrupted (then quietly: it reports the failure)."""
+    try:
+        while (batch := tasks.recv()) is not None:
+            results.send([convert_one(source, prepare) for source in batch])
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        pass
 
 
 class Progress:

@@ -87,6 +87,26 @@ def test_convert_yields_figures_in_order():
     assert [f.lines() for f in figures] == [f.lines() for f in convert(discover([SAMPLE]), jobs=2)]
 
 
+def test_worker_results_come_back_in_order_with_few_or_many_workers():
+    """Round-robin batches: any number of workers, even more than batches, same order."""
+    from kg.serialize import Renderer
+
+    sources = discover([SAMPLE])
+    plain = [f.figid for f in convert(sources)]
+    for jobs in (2, 3, 5):
+        assert [f.figid for f in convert(sources, jobs=jobs, prepare=Renderer("nt"))] == plain
+
+
+def test_stopping_early_leaves_no_worker_behind(capfd):
+    import multiprocessing
+
+    figures = convert(discover([SAMPLE]), jobs=2)
+    next(figures)
+    figures.close()
+    assert multiprocessing.active_children() == []
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_layouts_are_all_in_the_sample():
     figs = {p.stem: p.read_text(encoding="utf-8") for p in FIGURES.glob("*.md")}
     with_tables = {p.name.rsplit("-", 1)[0] for p in DATA_DIR.glob("*.tsv")}
