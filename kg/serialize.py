@@ -103,6 +103,7 @@ class RenderedFigure:
 
     figid: str
     source: str
+    fmt: str
     own: bytes
     own_count: int
     paper_iri: str | None
@@ -132,8 +133,8 @@ class Renderer:
     def __call__(self, figure: FigureGraph) -> RenderedFigure:
         if self.fmt == "nq":
             lines = quad_lines(figure)
-            return RenderedFigure(figure.figid, figure.source, "".join(lines).encode("utf-8"), len(lines), None,
-                                  [], [])
+            return RenderedFigure(figure.figid, figure.source, self.fmt, "".join(lines).encode("utf-8"), len(lines),
+                                  None, [], [])
         if self.fmt == "turtle":
             own, count = turtle_body(figure.own), len(figure.own)
         elif self.fmt == "nt":
@@ -143,7 +144,8 @@ class Renderer:
             own, count = "".join(quads + figure.own).encode("utf-8"), len(quads) + len(figure.own)
         entities = [line for line in figure.entities if line not in self.passed]
         self.passed.update(entities)
-        return RenderedFigure(figure.figid, figure.source, own, count, figure.paper_iri, figure.paper, entities)
+        return RenderedFigure(figure.figid, figure.source, self.fmt, own, count, figure.paper_iri, figure.paper,
+                              entities)
 
 
 def can_render(fmt: str) -> bool:
@@ -264,6 +266,8 @@ def _chunks(figures: Iterable[Figure], fmt: str, stats: WriteStats,
     for figure in figures:
         if isinstance(figure, FigureGraph):
             figure = renderer(figure)
+        elif figure.fmt != fmt:
+            raise ValueError(f"figure {figure.figid} was rendered as {figure.fmt}, not {fmt}")
         stats.triples += figure.own_count
         yield figure.own, figure.own_count
         shared = dedup.shared(figure)

@@ -324,3 +324,14 @@ def test_ntriples_output_is_canonical(hard_outputs):
     triples = list(ox.parse(data, format=ox.RdfFormat.N_TRIPLES))
     assert ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) == data
     assert b"\x00" not in data and b"\t" not in data.replace(b"\\t", b"")
+
+
+def test_figures_rendered_for_another_format_are_refused(tmp_path):
+    from kg.records import discover
+    from kg.pipeline import convert
+    from kg.serialize import Renderer
+
+    figures = list(convert(discover([SAMPLE]), prepare=Renderer("nt")))
+    with pytest.raises(ValueError, match="rendered as nt, not turtle"):
+        write_graphs(figures, tmp_path / "x.ttl", "turtle")
+    assert not (tmp_path / "x.ttl").exists()
