@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-from bisect import bisect_left
-from collections import deque
 import os
 import sys
 import time
+from bisect import bisect_left
+from collections import deque
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from . import __version__
 from .mapping import FigureGraph, map_record
 from .records import RecordError, RecordSource, RecordSources, discover, read_record
-from .serialize import Renderer, atomic_write, can_render, format_name, write_graphs
+from .serialize import RENDERED, Renderer, atomic_write, format_name, write_graphs
 
 RejectHandler = Callable[[RecordError], None]
 
@@ -118,32 +118,31 @@ class FigidClaims:
     """Which record (by index in ``sources``) first claimed each figid, in little memory.
 
     PFOCR names each record ``<figid>.md``, so a record whose figid is its file stem is
-    only marked in a byte array; its figid is found again by binary search in the sorted
+    only flagged in a byte array; its figid is found again by binary search in the sorted
     file names of :class:`~kg.records.RecordSources`.  Only records named otherwise (or
     sources given as a plain list) keep their figid in a dict."""
 
-    USUAL, UNUSUAL = 1, 2
-
     def __init__(self, sources: Sequence[RecordSource]):
         self.names = sources.names if isinstance(sources, RecordSources) else None
-        self.state = bytearray(len(sources))  # 0: no claim (yet), else USUAL / UNUSUAL
+        self.named_by_figid = bytearray(len(sources))  # 1: record i claimed the figid its name gives
         self.by_figid: dict[str, int] = {}
 
     def claim(self, figid: str, index: int) -> int | None:
         """Record ``index`` claims ``figid``: the index of an earlier claimant, else None."""
-        earlier = self.by_figid.get(figid)
-        if earlier is None and self.names is not None:
-            name = figid + ".md"
-            j = bisect_left(self.names, name)
-            while earlier is None and j < index and self.names[j] == name:
-                earlier = j if self.state[j] == self.USUAL else None
-                j += 1
-        if earlier is not None:
-            return earlier
-        if self.names is not None and self.names[index] == figid + ".md":
-            self.state[index] = self.USUAL
+        if figid in self.by_figid:
+            return self.by_figid[figid]
+        name = figid + ".md"
+        if self.names is None:
+            self.by_figid[figid] = index
+            return None
+        j = bisect_left(self.names, name)
+        while j < index and self.names[j] == name:
+            if self.named_by_figid[j]:
+                return j
+            j += 1
+        if self.names[index] == name:
+            self.named_by_figid[index] = 1
         else:
-            self.state[index] = self.UNUSUAL
             self.by_figid[figid] = index
         return None
 
@@ -276,7 +275,7 @@ def build(sources: Iterable[str | Path], output: str | Path | None = None, *, fo
             report.quads, report.triples, report.figures_unchanged = result.quads, result.file_triples, result.unchanged
         else:
             fmt = format_name(format)
-            prepare = Renderer(fmt) if can_render(fmt) else None
+            prepare = Renderer(fmt) if fmt in RENDERED else None
             figures = counted(convert(found, jobs, on_reject, progress.step, prepare=prepare))
             report.triples = write_graphs(figures, output, format, shard_lines).triples
     finally:

@@ -15,8 +15,8 @@ import csv
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
 from array import array
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence, overload
 

@@ -148,11 +148,6 @@ class Renderer:
                               entities)
 
 
-def can_render(fmt: str) -> bool:
-    """Whether :class:`Renderer` serves ``fmt`` (JSON-LD is written in one piece instead)."""
-    return fmt in RENDERED
-
-
 def turtle_body(lines: list[str]) -> bytes:
     """N-Triples ``lines`` as Turtle statements using :data:`~kg.vocab.PREFIXES`, without
     the ``@prefix`` header (the file has one :func:`prefix_header`)."""

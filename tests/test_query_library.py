@@ -134,22 +134,22 @@ def by_id(figid: str) -> Fig:
     return next(f for f in figures() if f.figid == figid)
 
 
-def gene_symbols() -> dict[str, set[str]]:
+def gene_values(attribute: str) -> dict[str, set[str]]:
+    """NCBI Gene id -> every value of a gene row ``attribute`` (symbol, taxid) in the sample."""
     out: dict[str, set[str]] = defaultdict(set)
     for f in figures():
         for g in f.genes:
-            if g.id and g.symbol:
-                out[g.id].add(g.symbol)
+            if g.id and getattr(g, attribute):
+                out[g.id].add(getattr(g, attribute))
     return out
+
+
+def gene_symbols() -> dict[str, set[str]]:
+    return gene_values("symbol")
 
 
 def gene_taxa() -> dict[str, set[str]]:
-    out: dict[str, set[str]] = defaultdict(set)
-    for f in figures():
-        for g in f.genes:
-            if g.id and g.taxid:
-                out[g.id].add(g.taxid)
-    return out
+    return gene_values("taxid")
 
 
 def term_labels(kind: str) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, set[str]]]:

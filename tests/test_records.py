@@ -48,6 +48,16 @@ def source_of(figid: str, root: Path = SAMPLE) -> RecordSource:
     return RecordSource(path, data_dir_for(path))
 
 
+def copy_of_record(root: Path, figid: str = TSV_FIGID) -> Path:
+    """``root`` made a site folder holding a copy of one sample record and its tables."""
+    (root / "_figures").mkdir(parents=True)
+    (root / "_data").mkdir()
+    shutil.copy(FIGURES / f"{figid}.md", root / "_figures")
+    for table in DATA_DIR.glob(f"{figid}-*.tsv"):
+        shutil.copy(table, root / "_data")
+    return root
+
+
 # --------------------------------------------------------------------------- discovery
 
 
@@ -109,12 +119,7 @@ def test_every_sample_record_reads(path):
 def test_digest_is_stable_and_covers_tables(tmp_path):
     src = source_of(TSV_FIGID)
     assert read_record(src).digest == read_record(src).digest
-    root = tmp_path / "copy"
-    (root / "_figures").mkdir(parents=True)
-    (root / "_data").mkdir()
-    shutil.copy(src.path, root / "_figures")
-    for table in DATA_DIR.glob(f"{TSV_FIGID}-*.tsv"):
-        shutil.copy(table, root / "_data")
+    root = copy_of_record(tmp_path / "copy")
     copy = source_of(TSV_FIGID, root)
     assert read_record(copy).digest == read_record(src).digest
     diseases = root / "_data" / f"{TSV_FIGID}-diseases.tsv"
@@ -312,10 +317,7 @@ def test_record_error_survives_pickle_and_dict():
 
 def test_table_cells_with_unicode_line_separators_stay_in_their_row(tmp_path):
     """U+0085, U+2028, \\v, \\f, \\x1c inside a cell do not end the row (only \\n does)."""
-    root = tmp_path / "seps"
-    (root / "_figures").mkdir(parents=True)
-    (root / "_data").mkdir()
-    shutil.copy(FIGURES / f"{TSV_FIGID}.md", root / "_figures")
+    root = copy_of_record(tmp_path / "seps")
     original = (DATA_DIR / f"{TSV_FIGID}-chemicals.tsv").read_text(encoding="utf-8")
     odd = "name\x0bv\x0cw\u2029\x1cz"
     extra = f"X\x85Y\tmesh:D005947\tGlu\u2028cose\t{odd}\tchebi:4167\nlast\tmesh:D000255\tNA\tNA\tNA\n"
@@ -330,10 +332,7 @@ def test_table_cells_with_unicode_line_separators_stay_in_their_row(tmp_path):
 
 
 def test_table_cell_with_lone_carriage_return_is_reported(tmp_path):
-    root = tmp_path / "cr"
-    (root / "_figures").mkdir(parents=True)
-    (root / "_data").mkdir()
-    shutil.copy(FIGURES / f"{TSV_FIGID}.md", root / "_figures")
+    root = copy_of_record(tmp_path / "cr")
     original = (DATA_DIR / f"{TSV_FIGID}-diseases.tsv").read_text(encoding="utf-8")
     (root / "_data" / f"{TSV_FIGID}-diseases.tsv").write_text(original + "a\rb\tmesh:D1\tNA\tNA\tNA\n")
     with pytest.raises(RecordError) as info:
