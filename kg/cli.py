@@ -43,12 +43,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     if args.output is None and args.store is None:
         raise CommandError("give -o OUT, --store DIR, or both")
-    fmt = args.format
-    if fmt is None:
-        from .serialize import format_for_path
-
-        fmt = format_for_path(args.output) if args.output and not args.split_lines else ("nt" if args.split_lines else "turtle")
-    report = build(args.sources, args.output, format=fmt, rejects=args.rejects, store=args.store, jobs=args.jobs,
+    report = build(args.sources, args.output, format=args.format, rejects=args.rejects, store=args.store, jobs=args.jobs,
                    shard_lines=args.split_lines, void=args.void, quiet=args.quiet,
                    incremental=not args.full, log=lambda line: print(line, file=sys.stderr))
     print(report, file=sys.stderr)

@@ -14,7 +14,7 @@ from typing import Any
 import networkx as nx
 import pyoxigraph as ox
 
-from .serialize import atomic_path, atomic_write
+from .outputs import atomic_path, open_output
 from .store import open_source
 from .store import query as store_query
 from .vocab import DCTERMS, FABIO, KG, RDF, RDFS, SCHEMA, WP
@@ -134,7 +134,7 @@ def write_network(graph: nx.Graph, path: str | Path) -> Path:
     if ext not in NETWORK_FORMATS:
         raise ValueError(f"cannot write a network as {target.name!r}: use one of {', '.join(NETWORK_FORMATS)}")
     if ext == ".json":
-        with atomic_write(target, "w") as fh:
+        with open_output(target, "w") as fh:
             json.dump(_node_link(graph), fh, ensure_ascii=False, indent=1)
             fh.write("\n")
     else:

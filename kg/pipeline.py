@@ -12,17 +12,22 @@ import multiprocessing
 import os
 import sys
 import time
+import types
 from bisect import bisect_left
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from . import __version__
+from . import formats, vocab
+from .errors import KgError
 from .mapping import FigureGraph, map_record
+from .outputs import OutputError, is_special, is_stdout, open_output
 from .records import RecordError, RecordSource, RecordSources, discover, read_record
-from .serialize import RENDERED, Renderer, atomic_write, format_name, write_graphs
+from .serialize import Renderer
+from .sinks import Sink, output_sink
 
 RejectHandler = Callable[[RecordError], None]
 
@@ -111,6 +116,13 @@ def convert(sources: Sequence[RecordSource], jobs: int = 1, on_reject: RejectHan
                 on_reject(RecordError(result.source, f"duplicate figid {result.figid!r}, already read from "
                                       f"{sources[earlier].path}; this record is skipped", None, "figid"))
             continue
+        earlier = claims.claim_iri(result.figure, result.figid, index)
+        if earlier is not None:
+            if on_reject:
+                on_reject(RecordError(result.source, f"duplicate figure IRI <{result.figure}> (JSON-LD @id): "
+                                      f"{sources[earlier].path} already describes that figure; this record is skipped",
+                                      None, "schema-jsonld"))
+            continue
         yield result
 
 
@@ -126,25 +138,45 @@ class FigidClaims:
         self.names = sources.names if isinstance(sources, RecordSources) else None
         self.named_by_figid = bytearray(len(sources))  # 1: record i claimed the figid its name gives
         self.by_figid: dict[str, int] = {}
+        self.by_iri: dict[str, int] = {}  # figure IRIs other than the figid's own page
 
     def claim(self, figid: str, index: int) -> int | None:
         """Record ``index`` claims ``figid``: the index of an earlier claimant, else None."""
+        earlier = self.claimant(figid, index)
+        if earlier is None:
+            if self.names is not None and self.names[index] == figid + ".md":
+                self.named_by_figid[index] = 1
+            else:
+                self.by_figid[figid] = index
+        return earlier
+
+    def claimant(self, figid: str, before: int) -> int | None:
+        """The record (index below ``before``) that claimed ``figid``, if any."""
         if figid in self.by_figid:
             return self.by_figid[figid]
-        name = figid + ".md"
         if self.names is None:
-            self.by_figid[figid] = index
             return None
+        name = figid + ".md"
         j = bisect_left(self.names, name)
-        while j < index and self.names[j] == name:
+        while j < before and self.names[j] == name:
             if self.named_by_figid[j]:
                 return j
             j += 1
-        if self.names[index] == name:
-            self.named_by_figid[index] = 1
-        else:
-            self.by_figid[figid] = index
         return None
+
+    def claim_iri(self, figure: str, figid: str, index: int) -> int | None:
+        """Record ``index`` (which claimed ``figid``) says its figure is ``figure``: the index
+        of an earlier record describing that figure IRI, else None.  Only IRIs other than
+        ``figid``'s own PFOCR page are kept (real records always use that page)."""
+        if figure in self.by_iri:
+            return self.by_iri[figure]
+        if figure == vocab.figure_iri(figid):
+            return None
+        named = vocab.figid_of_figure_iri(figure)
+        earlier = self.claimant(named, index) if named is not None and named != figid else None
+        if earlier is None:
+            self.by_iri[figure] = index
+        return earlier
 
 
 #: Records per message to and from a worker process.
@@ -167,7 +199,8 @@ def _in_workers(todo: Iterable[RecordSource], jobs: int, prepare: Callable[[Figu
             task_out, task_in = context.Pipe(duplex=False)
             result_out, result_in = context.Pipe(duplex=False)
             process = context.Process(target=_worker, args=(task_out, result_in, prepare), daemon=True)
-            process.start()
+            with _main_module_hidden():
+                process.start()
             task_out.close(), result_in.close()
             workers.append((process, task_in, result_out))
         queued = [0] * jobs  # batches sent to each worker and not yet read back
@@ -203,6 +236,21 @@ def _in_workers(todo: Iterable[RecordSource], jobs: int, prepare: Callable[[Figu
                 process.join()
 
 
+@contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start worker processes without the user's main module: ``forkserver`` and ``spawn``
+    would import it again in each worker (running a script's ``kg.build(...)`` a second time
+    when it has no ``if __name__ == "__main__":`` guard, and failing under ``python -``).
+    The workers only need kg; they get an empty ``__main__`` instead."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
 def _worker(tasks, results, prepare: Callable[[FigureGraph], Any] | None) -> None:
     """A worker process: convert batches of sources until told to stop (``None``), or until
     the main process goes away or is interrupted (then quietly: it reports the failure)."""
@@ -232,24 +280,35 @@ class Progress:
             self.bar.close()
 
 
-def build(sources: Iterable[str | Path], output: str | Path | None = None, *, format: str = "turtle",
+def build(sources: Iterable[str | Path], output: str | Path | None = None, *, format: str | None = None,
           rejects: str | Path | None = None, store: str | Path | None = None, graph: str | None = None,
           jobs: int = 1, shard_lines: int | None = None, void: bool = False, quiet: bool = True,
           incremental: bool = True, log: Callable[[str], None] | None = None) -> BuildReport:
     """Build the knowledge graph of the records in ``sources``.
 
-    Writes ``output`` (``format``: turtle, nt, nq, jsonld; ``shard_lines`` for gzipped
-    shards) and/or builds straight into the Oxigraph ``store`` folder, where each figure is
-    a named graph replaced as a unit (``incremental``: unchanged records are skipped).
-    ``rejects`` receives one JSON line per rejected record; ``log`` each reject as text.
-    Raises FileNotFoundError for a missing source and ValueError for bad options.
+    Writes ``output`` (a file; ``-`` for standard output; with ``shard_lines`` a folder of
+    gzipped shards) in ``format`` (turtle, nt, nq, jsonld; by default what the output's
+    extension says, else Turtle) and/or builds straight into the Oxigraph ``store`` folder
+    (``incremental``: unchanged records are skipped).  ``rejects`` receives one JSON line per
+    rejected record; ``log`` each reject as text.  Raises FileNotFoundError for a missing
+    source, :class:`~kg.errors.KgError` for a source with no records or an output kg must
+    not write, and ValueError for bad options.
     """
     if output is None and store is None:
         raise ValueError("give an output file, a store, or both")
-    if void and output is None:
-        raise ValueError("--void describes an output file: give -o OUT too")
+    if void and (output is None or is_stdout(output)):
+        raise ValueError("--void describes an output file: give -o FILE too")
+    fmt = output_format(output, format, shard_lines)
     started = time.perf_counter()
     found = discover(sources)
+    if not len(found):
+        raise NoRecordsError(_nothing_found(sources))
+    for path in (output, rejects, void_path(output) if void and output is not None else None):
+        if path is not None:
+            refuse_input(path, found)
+    if output is not None and rejects is not None and not is_stdout(output) \
+            and os.path.realpath(output) == os.path.realpath(rejects):
+        raise OutputError(f"-o and --rejects name the same file: {output}")
     report = BuildReport(records_read=len(found), output=str(output) if output else None,
                          store=str(store) if store else None)
     progress = Progress(len(found), quiet)
@@ -271,19 +330,18 @@ def build(sources: Iterable[str | Path], output: str | Path | None = None, *, fo
 
             result = build_into_store(found, store, jobs=jobs, on_reject=on_reject, on_record=progress.step,
                                       incremental=incremental and output is None, also_write=output,
-                                      format=format, shard_lines=shard_lines, counted=counted)
+                                      format=fmt, shard_lines=shard_lines, counted=counted)
             report.quads, report.triples, report.figures_unchanged = result.quads, result.file_triples, result.unchanged
         else:
-            fmt = format_name(format)
-            prepare = Renderer(fmt) if fmt in RENDERED else None
-            figures = counted(convert(found, jobs, on_reject, progress.step, prepare=prepare))
-            report.triples = write_graphs(figures, output, format, shard_lines).triples
+            sinks = [output_sink(output, fmt, shard_lines)]
+            stats = run_sinks(counted(convert(found, jobs, on_reject, progress.step, prepare=_prepare(sinks))), sinks)
+            report.triples = stats[0].statements
     finally:
         progress.close()
     report.converted += report.figures_unchanged
     report.seconds = time.perf_counter() - started
     if rejects is not None:
-        with atomic_write(rejects, "w") as fh:
+        with open_output(rejects, "w") as fh:
             for item in report.rejects:
                 fh.write(json.dumps(item, ensure_ascii=False) + "\n")
     if void and output is not None:
@@ -293,9 +351,63 @@ def build(sources: Iterable[str | Path], output: str | Path | None = None, *, fo
     return report
 
 
+class NoRecordsError(KgError):
+    """The sources hold no record files."""
+
+
+def output_format(output: str | Path | None, format: str | None, shard_lines: int | None) -> str:
+    """The format to write: ``format`` if given, else N-Triples for shards, else what the
+    output's extension says (Turtle when it says none)."""
+    if format is not None:
+        return formats.format_name(format)
+    if shard_lines is not None:
+        return "nt"
+    return formats.format_for_path(output) if output is not None and not is_stdout(output) else "turtle"
+
+
+def _prepare(sinks: Sequence[Sink]) -> Renderer | None:
+    """What the workers prepare figures as: one sink's rendering, else plain figures."""
+    return Renderer(sinks[0].render) if len(sinks) == 1 and sinks[0].render else None
+
+
+def run_sinks(figures: Iterable[Any], sinks: Sequence[Sink]) -> list:
+    """Hand every figure to every sink, then close them; on any error abort them all."""
+    try:
+        for figure in figures:
+            for sink in sinks:
+                sink.write(figure)
+        return [sink.close() for sink in sinks]
+    except BaseException:
+        for sink in sinks:
+            sink.abort()
+        raise
+
+
+def refuse_input(path: str | Path, found: RecordSources) -> None:
+    """:class:`OutputError` if ``path`` (after links) is one of the records or companion
+    tables being read: kg never overwrites its input."""
+    if is_stdout(path) or is_special(path):
+        return
+    real = Path(os.path.realpath(path))
+    for folder, data_dir in found.folders:
+        if real.parent == Path(os.path.realpath(folder)) and real.name.endswith(".md") and real.exists():
+            index = bisect_left(found.names, real.name)
+            if index < len(found.names) and found.names[index] == real.name:
+                raise OutputError(f"refusing to write {path}: it is an input record")
+        if data_dir is not None and real.parent == Path(os.path.realpath(data_dir)) and real.exists():
+            raise OutputError(f"refusing to write {path}: it is in the records' _data folder (an input table)")
+        if real == Path(os.path.realpath(folder)) or (data_dir is not None and real == Path(os.path.realpath(data_dir))):
+            raise OutputError(f"refusing to write {path}: it is an input folder")
+
+
+def _nothing_found(sources: Iterable[str | Path]) -> str:
+    searched = ", ".join(str(s) for s in sources)
+    hints = sorted(str(p.parent) for s in sources if Path(s).is_dir() for p in Path(s).glob("*/_figures"))
+    hint = f" (records found one level down: {', '.join(hints[:3])})" if hints else ""
+    return (f"no records in {searched}: expected .md record files, a folder of them, or a folder holding "
+            f"_figures/{hint}")
+
+
 def void_path(output: str | Path) -> Path:
     """Where the VoID/DCAT description of ``output`` goes: ``<output>.void.ttl``."""
     return Path(f"{output}.void.ttl")
-
-
-__all__ = ["BuildReport", "build", "convert", "convert_one", "default_jobs", "__version__"]

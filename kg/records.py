@@ -165,6 +165,11 @@ class RecordSources(Sequence[RecordSource]):
         return len(self._names)
 
     @property
+    def folders(self) -> list[tuple[Path, Path | None]]:
+        """Each folder the records are in, with its ``_data`` folder (or None)."""
+        return self._folders
+
+    @property
     def names(self) -> list[str]:
         """The records' file names, sorted (one per record, in order)."""
         return self._names

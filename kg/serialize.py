@@ -1,4 +1,5 @@
-"""Stage 3: write figure graphs as Turtle, N-Triples, N-Quads or JSON-LD, atomically.
+"""Stage 3: render figure graphs as the bytes of Turtle, N-Triples or N-Quads output (the
+sinks in :mod:`kg.sinks` write them to files, shards or a store).
 
 Writers stream: a figure's triples are written before the next figure is mapped.  Triple
 formats de-duplicate what figures share (entity triples in a set bounded by the
@@ -14,87 +15,15 @@ the shared paper/entity triples, which keeps the main process from being the bot
 
 from __future__ import annotations
 
-import gzip
 import io
-import os
-import shutil
-import tempfile
 from collections import OrderedDict
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Iterable, Iterator, Union
+from typing import Union
 
 import pyoxigraph as ox
 
 from .mapping import FigureGraph
 from .vocab import PREFIXES
-
-FORMATS: dict[str, ox.RdfFormat] = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "nq": ox.RdfFormat.N_QUADS,
-    "jsonld": ox.RdfFormat.JSON_LD,
-}
-EXTENSIONS = {"turtle": ".ttl", "nt": ".nt", "nq": ".nq", "jsonld": ".jsonld"}
-FORMAT_ALIASES = {"ttl": "turtle", "ntriples": "nt", "n-triples": "nt", "nquads": "nq", "n-quads": "nq",
-                  "json-ld": "jsonld"}
-
-
-def format_name(name: str) -> str:
-    """Canonical format name for ``name`` (``ttl`` -> ``turtle``); ValueError if unknown."""
-    key = FORMAT_ALIASES.get(name.lower(), name.lower())
-    if key not in FORMATS:
-        raise ValueError(f"unknown format {name!r} (choose from {', '.join(FORMATS)})")
-    return key
-
-
-def format_for_path(path: str | Path) -> str:
-    """Guess the format from a file name (``.ttl``, ``.nt``, ``.nq``, ``.jsonld``, optionally ``.gz``)."""
-    name = str(path).lower().removesuffix(".gz")
-    for fmt, ext in EXTENSIONS.items():
-        if name.endswith(ext):
-            return fmt
-    return "turtle"
-
-
-@contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` (file or
-    folder), on error it is removed, so a failed run never leaves a half-written output."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    tmp_path.unlink()
-    try:
-        yield tmp_path
-        if tmp_path.is_file():
-            with open(tmp_path, "rb") as fh:
-                os.fsync(fh.fileno())
-        if target.is_dir() and tmp_path.is_dir():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-            tmp_path.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp_path, target)
-    finally:
-        if tmp_path.is_dir():
-            shutil.rmtree(tmp_path, ignore_errors=True)
-        elif tmp_path.exists():
-            tmp_path.unlink()
-
-
-@contextmanager
-def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary file beside ``path`` that replaces it only when the block succeeds."""
-    with atomic_path(path) as tmp:
-        with open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
-            yield fh
-
 
 @dataclass
 class RenderedFigure:
@@ -102,6 +31,7 @@ class RenderedFigure:
     (N-Quads: all its triples), its shared paper/entity triples still as N-Triples lines."""
 
     figid: str
+    figure: str
     source: str
     fmt: str
     own: bytes
@@ -133,7 +63,7 @@ class Renderer:
     def __call__(self, figure: FigureGraph) -> RenderedFigure:
         if self.fmt == "nq":
             lines = quad_lines(figure)
-            return RenderedFigure(figure.figid, figure.source, self.fmt, "".join(lines).encode("utf-8"), len(lines),
+            return RenderedFigure(figure.figid, figure.figure, figure.source, self.fmt, "".join(lines).encode("utf-8"), len(lines),
                                   None, [], [])
         if self.fmt == "turtle":
             own, count = turtle_body(figure.own), len(figure.own)
@@ -144,7 +74,7 @@ class Renderer:
             own, count = "".join(quads + figure.own).encode("utf-8"), len(quads) + len(figure.own)
         entities = [line for line in figure.entities if line not in self.passed]
         self.passed.update(entities)
-        return RenderedFigure(figure.figid, figure.source, self.fmt, own, count, figure.paper_iri, figure.paper,
+        return RenderedFigure(figure.figid, figure.figure, figure.source, self.fmt, own, count, figure.paper_iri, figure.paper,
                               entities)
 
 
@@ -202,115 +132,51 @@ def quad_lines(figure: FigureGraph) -> list[str]:
 Figure = Union[FigureGraph, RenderedFigure]
 
 
-@dataclass
-class WriteStats:
-    """What a write produced: triples (or quads) written and files written."""
+class OutputPieces:
+    """Turns figures, in order, into the pieces of one triple-format output (``turtle``,
+    ``nt``, ``nq``): each figure's own statements, then the shared ones not written before
+    (N-Triples: right after; Turtle: every ``shared_batch`` lines, so that a gene's triples
+    stay grouped).  A piece is ``(bytes, statement count)``; ``statements`` adds them up."""
 
-    triples: int = 0
-    files: int = 0
+    def __init__(self, fmt: str, shared_batch: int = 20_000):
+        self.fmt = fmt
+        self.shared_batch = shared_batch
+        self.statements = 0
+        self._dedup = Deduplicator()
+        self._renderer = Renderer(fmt)
+        self._pending: list[str] = []
 
-
-def write_graphs(figures: Iterable[Figure], path: str | Path, fmt: str = "turtle",
-                 shard_lines: int | None = None) -> WriteStats:
-    """Stream ``figures`` to ``path`` in ``fmt``, atomically; returns what was written.
-
-    ``figures`` may come already rendered (:class:`Renderer`, in worker processes) or as
-    plain :class:`~kg.mapping.FigureGraph` (rendered here); the bytes are the same.
-    With ``shard_lines`` (N-Triples or N-Quads only) ``path`` is a folder of gzipped shards
-    ``part-00000.nt.gz``... of at most that many lines each, ready for bulk loaders.
-    """
-    fmt = format_name(fmt)
-    if shard_lines is not None and fmt not in ("nt", "nq"):
-        raise ValueError("sharded output is for N-Triples or N-Quads (--format nt or nq)")
-    if shard_lines is not None and shard_lines < 1:
-        raise ValueError("shard size must be at least one line")
-    stats = WriteStats()
-    with atomic_path(path) as tmp:
-        if fmt == "jsonld":
-            with open(tmp, "wb", buffering=1 << 20) as fh:
-                dedup = Deduplicator()
-                ox.serialize(_parsed(_counted(map(dedup.lines, figures), stats)), fh, format=FORMATS[fmt],
-                             prefixes=PREFIXES)
-        elif shard_lines is not None:
-            tmp.mkdir()
-            stats.files = _write_shards(_chunks(figures, fmt, stats), tmp, EXTENSIONS[fmt], shard_lines)
-        else:
-            with open(tmp, "wb", buffering=1 << 20) as fh:
-                if fmt == "turtle":
-                    fh.write(prefix_header().encode("utf-8"))
-                for data, _ in _chunks(figures, fmt, stats):
-                    fh.write(data)
-        stats.files = stats.files or 1
-    return stats
-
-
-def _counted(batches: Iterable[list[str]], stats: WriteStats) -> Iterator[list[str]]:
-    for lines in batches:
-        stats.triples += len(lines)
-        yield lines
-
-
-def _chunks(figures: Iterable[Figure], fmt: str, stats: WriteStats,
-            shared_batch: int = 20_000) -> Iterator[tuple[bytes, int]]:
-    """(bytes, statement count) pieces of the output, in order: each figure's own triples,
-    then (N-Triples: right after; Turtle: every ``shared_batch`` lines, so that a gene's
-    triples are grouped) the shared triples not written before."""
-    dedup = Deduplicator()
-    renderer = Renderer(fmt)
-    pending: list[str] = []
-    for figure in figures:
+    def add(self, figure: Figure) -> list[tuple[bytes, int]]:
         if isinstance(figure, FigureGraph):
-            figure = renderer(figure)
-        elif figure.fmt != fmt:
-            raise ValueError(f"figure {figure.figid} was rendered as {figure.fmt}, not {fmt}")
-        stats.triples += figure.own_count
-        yield figure.own, figure.own_count
-        shared = dedup.shared(figure)
-        stats.triples += len(shared)
-        if fmt != "turtle":
-            yield "".join(shared).encode("utf-8"), len(shared)
-            continue
-        pending.extend(shared)
-        if len(pending) >= shared_batch:
-            yield turtle_body(pending), len(pending)
-            pending = []
-    if pending:
-        yield turtle_body(pending), len(pending)
+            figure = self._renderer(figure)
+        elif figure.fmt != self.fmt:
+            raise ValueError(f"figure {figure.figid} was rendered as {figure.fmt}, not {self.fmt}")
+        pieces = [(figure.own, figure.own_count)]
+        shared = self._dedup.shared(figure)
+        if self.fmt == "turtle":
+            self._pending.extend(shared)
+            if len(self._pending) >= self.shared_batch:
+                pieces += self._flush()
+        else:
+            pieces.append(("".join(shared).encode("utf-8"), len(shared)))
+        return self._counted(pieces)
+
+    def finish(self) -> list[tuple[bytes, int]]:
+        """The pieces still pending (Turtle's last shared triples)."""
+        return self._counted(self._flush())
+
+    def _flush(self) -> list[tuple[bytes, int]]:
+        if not self._pending:
+            return []
+        piece = (turtle_body(self._pending), len(self._pending))
+        self._pending = []
+        return [piece]
+
+    def _counted(self, pieces: list[tuple[bytes, int]]) -> list[tuple[bytes, int]]:
+        self.statements += sum(count for _, count in pieces)
+        return pieces
 
 
 def prefix_header() -> str:
     """Turtle ``@prefix`` lines in :data:`~kg.vocab.PREFIXES` order."""
     return "".join(f"@prefix {name}: <{ns}> .\n" for name, ns in PREFIXES.items()) + "\n"
-
-
-def _parsed(batches: Iterable[list[str]], chunk: int = 20_000) -> Iterator[ox.Quad]:
-    """Default-graph quads of N-Triples line batches, parsed by pyoxigraph a chunk at a time."""
-    pending: list[str] = []
-    for lines in batches:
-        pending.extend(lines)
-        if len(pending) >= chunk:
-            yield from ox.parse("".join(pending), format=ox.RdfFormat.N_TRIPLES)
-            pending = []
-    if pending:
-        yield from ox.parse("".join(pending), format=ox.RdfFormat.N_TRIPLES)
-
-
-def _write_shards(pieces: Iterable[tuple[bytes, int]], folder: Path, ext: str, shard_lines: int) -> int:
-    """Write (bytes, line count) pieces into gzipped shards; a piece (a figure's own lines,
-    or its new shared lines) never straddles two shards unless it alone exceeds a shard."""
-    count, used, shard = 0, 0, None
-    try:
-        for data, lines in pieces:
-            if not lines:
-                continue
-            if shard is None or (used and used + lines > shard_lines):
-                if shard is not None:
-                    shard.close()
-                shard = gzip.GzipFile(folder / f"part-{count:05d}{ext}.gz", "wb", compresslevel=6, mtime=0)
-                count, used = count + 1, 0
-            shard.write(data)
-            used += lines
-    finally:
-        if shard is not None:
-            shard.close()
-    return count

@@ -36,7 +36,9 @@ from .pipeline import RejectHandler, convert
 from .errors import StoreError
 from .mapping import FigureGraph
 from .records import RecordSource, quick_digest
-from .serialize import FORMATS, Deduplicator, Renderer, format_for_path, write_graphs
+from .formats import for_path
+from .serialize import Deduplicator, Renderer
+from .sinks import write_graphs
 from .vocab import KG
 
 DEFAULT_STORE = "kg-store"
@@ -248,16 +250,19 @@ def _tee_to_file(figures: Iterable[FigureGraph], output: str | Path, fmt: str,
     done = object()
     failure: list[BaseException] = []
 
+    finished = threading.Event()
+
     def drain() -> Iterator[FigureGraph]:
         while (item := channel.get()) is not done:
             yield item
+        finished.set()
 
     def run() -> None:
         try:
-            result.file_triples = write_graphs(drain(), output, fmt, shard_lines).triples
+            result.file_triples = write_graphs(drain(), output, fmt, shard_lines).statements
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
             failure.append(exc)
-            while channel.get() is not done:
+            while not finished.is_set() and channel.get() is not done:
                 pass
 
     worker = threading.Thread(target=run, daemon=True)
@@ -323,7 +328,7 @@ def open_source(source: str | Path) -> Iterator[ox.Store]:
         raise FileNotFoundError(f"no such RDF dump: {path}")
     if not is_dump:
         raise StoreError(f"{path} is neither a store folder nor an RDF dump ({', '.join(RDF_SUFFIXES)}, optionally .gz)")
-    fmt = FORMATS[format_for_path(path)]
+    fmt = for_path(path).rdf
     size = path.stat().st_size * (8 if path.suffix.lower() == ".gz" else 1)
     tmp = tempfile.mkdtemp(prefix="kg-dump-") if size > IN_MEMORY_BYTES else None
     try:
@@ -366,7 +371,7 @@ def load(dumps: Iterable[str | Path], store: str | Path = DEFAULT_STORE, *, grap
         return report
     quads: list[ox.Quad] = []
     for p in paths:
-        fmt = FORMATS[format_for_path(p)]
+        fmt = for_path(p).rdf
         try:
             with _open_dump(p) as fh:
                 for quad in ox.parse(fh, format=fmt, base_iri=p.resolve().as_uri()):
@@ -405,7 +410,7 @@ def _bulk_load_new(paths: list[Path], folder: Path, target: ox.DefaultGraph | ox
     try:
         st = ox.Store(str(tmp))
         for p in paths:
-            fmt = FORMATS[format_for_path(p)]
+            fmt = for_path(p).rdf
             base = p.resolve().as_uri()
             try:
                 if p.suffix.lower() == ".gz":

@@ -21,7 +21,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH
 
 from .errors import KgError
-from .serialize import format_for_path
+from .formats import format_for_path
 from .vocab import PREFIXES
 
 

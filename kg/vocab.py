@@ -14,6 +14,8 @@ from functools import lru_cache
 from importlib import resources
 from urllib.parse import quote
 
+import pyoxigraph as ox
+
 SCHEMA = "http://schema.org/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -87,10 +89,18 @@ def _need(pattern: re.Pattern[str], value: str, what: str) -> str:
     return value
 
 
+@lru_cache(maxsize=65536)
 def check_iri(iri: str) -> str:
-    """Return ``iri`` if it is an absolute http(s) IRI with no forbidden characters."""
-    if not iri.startswith(("http://", "https://")) or _IRI_FORBIDDEN.search(iri):
+    """Return ``iri`` if it is an absolute http(s) IRI that RFC 3987 allows, by the rules
+    pyoxigraph's parsers apply (so every output re-parses); else ValueError saying why."""
+    if not iri.startswith(("http://", "https://")):
         raise ValueError(f"not an absolute http(s) IRI: {iri!r}")
+    if _IRI_FORBIDDEN.search(iri):
+        raise ValueError(f"not a valid IRI (it holds a space, quote, bracket or control character): {iri!r}")
+    try:
+        ox.NamedNode(iri)
+    except ValueError as exc:
+        raise ValueError(f"not a valid IRI ({exc}): {iri!r}") from None
     return iri
 
 
@@ -116,6 +126,14 @@ def figure_page_iri(value: str) -> str:
 def figure_iri(fig_id: str) -> str:
     """The PFOCR figure page, as the site's JSON-LD ``@id`` names it."""
     return f"{PFOCR_FIGURES}{figid(fig_id)}.html"
+
+
+def figid_of_figure_iri(iri: str) -> str | None:
+    """The figid whose PFOCR page is ``iri`` (the inverse of :func:`figure_iri`), else None."""
+    if iri.startswith(PFOCR_FIGURES) and iri.endswith(".html"):
+        local = iri[len(PFOCR_FIGURES):-len(".html")]
+        return local if _FIGID.fullmatch(local) else None
+    return None
 
 
 def paper_iri(pmcid: str) -> str:
@@ -181,8 +199,15 @@ def pfocr_page_iri(path: str) -> str:
 
 
 def mention_iri(figure: str, kind: str, entity_id: str, word: str) -> str:
-    """A mention node minted under its figure: one per (figure, kind, entity, OCR word)."""
-    return f"{figure}#{kind}/{iri_segment(entity_id)}/{iri_segment(word)}"
+    """A mention node minted under its figure: one per (figure, kind, entity, OCR word).
+
+    A final ``.`` of the word is percent-encoded: Turtle writers abbreviate the IRI to a
+    prefixed name, which may not end in ``.`` unescaped, and rdflib's parser rejects the
+    escaped form ``\\.``; ``%2E`` reads the same in every parser."""
+    segment = iri_segment(word)
+    if segment.endswith("."):
+        segment = segment[:-1] + "%2E"
+    return f"{figure}#{kind}/{iri_segment(entity_id)}/{segment}"
 
 
 @lru_cache(maxsize=1)

@@ -19,7 +19,8 @@ from rdflib.namespace import DCAT, DCTERMS, PROV, RDF, RDFS, VOID, XSD
 from . import __version__
 from .pipeline import BuildReport
 from .records import RecordSource
-from .serialize import FORMATS, atomic_write, format_for_path
+from .formats import for_path
+from .outputs import open_output
 from .vocab import CC0, KG, PFOCR_FIGURES, PREFIXES, SCHEMA
 
 PFOCR_SITE = "https://pfocr.wikipathways.org/"
@@ -41,14 +42,16 @@ VOCABULARIES = ("rdf", "rdfs", "xsd", "skos", "dcterms", "dc", "schema", "fabio"
 def _files(output: Path) -> Iterator[Path]:
     """The RDF files of ``output``: the file itself, or the shards of a folder."""
     if output.is_dir():
-        yield from sorted(p for p in output.iterdir() if p.is_file() and not p.name.startswith("."))
+        from .sinks.shards import own_files
+
+        yield from (output / name for name in own_files(output))
     else:
         yield output
 
 
 def _quads(file: Path) -> Iterator[ox.Quad]:
     """The quads of one RDF file (optionally gzipped), streamed."""
-    fmt = FORMATS[format_for_path(file)]
+    fmt = for_path(file).rdf
     if file.name.lower().endswith(".gz"):
         with gzip.open(file, "rb") as fh:
             yield from ox.parse(fh, format=fmt)
@@ -82,7 +85,7 @@ def void_graph(report: BuildReport, found: Sequence[RecordSource], output: str |
     """The VoID/DCAT description of ``output`` as an rdflib graph."""
     output = Path(output).resolve()
     created = created or datetime.now(timezone.utc).replace(microsecond=0)
-    fmt = format_for_path(next(_files(output), output))
+    fmt = for_path(next(_files(output), output)).name
     statements, counts = scan(output)
     g = Graph()
     for name, namespace in PREFIXES.items():
@@ -142,5 +145,5 @@ def void_graph(report: BuildReport, found: Sequence[RecordSource], output: str |
 def write_void(path: str | Path, report: BuildReport, found: Sequence[RecordSource], output: str | Path) -> None:
     """Write the VoID/DCAT description of ``output`` to ``path`` as Turtle, atomically."""
     data = void_graph(report, found, output).serialize(format="turtle", encoding="utf-8")
-    with atomic_write(path, "wb") as fh:
+    with open_output(path) as fh:
         fh.write(data)

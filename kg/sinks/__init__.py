@@ -16,7 +16,8 @@ to every sink, in figid order.  A sink is one module with one class following :c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterable
 
 from ..records import RecordSource
 
@@ -48,3 +49,27 @@ class Sink:
 
     def abort(self) -> None:
         """Undo what ``write`` did (default: nothing to undo)."""
+
+
+def output_sink(path: str | Path, fmt: str, shard_lines: int | None = None) -> Sink:
+    """The sink for ``-o path``: a folder of shards with ``shard_lines``, else one file."""
+    if shard_lines is not None:
+        from .shards import ShardSink
+
+        return ShardSink(path, fmt, shard_lines)
+    from .file import FileSink
+
+    return FileSink(path, fmt)
+
+
+def write_graphs(figures: Iterable[Any], path: str | Path, fmt: str = "turtle",
+                 shard_lines: int | None = None) -> SinkStats:
+    """Write ``figures`` (plain or rendered for ``fmt``) to ``path``: all or nothing."""
+    sink = output_sink(path, fmt, shard_lines)
+    try:
+        for figure in figures:
+            sink.write(figure)
+    except BaseException:
+        sink.abort()
+        raise
+    return sink.close()
