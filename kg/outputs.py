@@ -82,8 +82,10 @@ def _unlink(path: str) -> None:
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (or beside the file a link points to); on
-    success it replaces that file or folder, on error it is removed."""
+    success it replaces that file, on error it is removed.  A folder is never replaced."""
     target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
+    if target.is_dir():
+        raise OutputError(f"{path} is a folder; give a file name (kg never replaces a folder)")
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(target)
     tmp_path = Path(tempfile.mkdtemp(prefix=f"{_temp_prefix(target)}{os.getpid()}-", suffix=".tmp",
@@ -94,13 +96,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         if tmp_path.is_file():
             with open(tmp_path, "rb") as fh:
                 os.fsync(fh.fileno())
-        if target.is_dir() and tmp_path.is_dir():
-            old = target.with_name(f"{_temp_prefix(target)}{os.getpid()}-old.tmp")
-            target.rename(old)
-            tmp_path.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp_path, target)
+        os.replace(tmp_path, target)
     finally:
         if tmp_path.is_dir():
             shutil.rmtree(tmp_path, ignore_errors=True)
