@@ -208,9 +208,13 @@ def test_values_block_goes_into_every_where_group():
     assert bound.count('VALUES (?gene) { ("LRP6") }') == 2  # main query and its sub-select
     tricky = ('# t\n# param: x — x (1)\nPREFIX ex: <http://ex.org/where#>\nSELECT ?where # WHERE {\n'
               'WHERE { ?where ex:WHERE "WHERE {" }')
-    assert bind_params(tricky, {"x": "a"}).endswith('WHERE {\n  VALUES (?x) { ("a") }\n ?where ex:WHERE "WHERE {" }')
+    assert bind_params(tricky, {"x": "a"}).endswith('\nWHERE { VALUES (?x) { ("a") }  ?where ex:WHERE "WHERE {" }')
     construct = "# c\n# param: x — x (1)\nCONSTRUCT { ?x ?x ?x } { ?s ?p ?o }"
-    assert bind_params(construct, {"x": "a"}).endswith('} {\n  VALUES (?x) { ("a") }\n ?s ?p ?o }')
+    assert bind_params(construct, {"x": "a"}).endswith('} { VALUES (?x) { ("a") }  ?s ?p ?o }')
+    no_where = "# c\n# param: x — x (1)\nSELECT ?x { { SELECT ?x { ?x ?p ?o } } }"  # WHERE is optional
+    assert bind_params(no_where, {"x": "a"}).count('VALUES (?x) { ("a") }') == 2
+    for query in (text, tricky, construct, no_where):  # no line breaks added: error lines stay right
+        assert bind_params(query, {query.split("param: ")[1].split()[0]: "a"}).count("\n") == query.count("\n")
 
 
 def test_params_by_iri_id_and_symbol_agree(sample_store):
