@@ -1,5 +1,21 @@
-"""The ``kg`` command: a thin layer over the Python API (``kg.pipeline``, ``kg.store``,
-``kg.query``, ``kg.remote``, ``kg.network``, ``kg.validate``, ``kg.server``).
+"""The ``kg`` command: a thin layer over the Python API; each command is one call.
+
+===========  ====================================  ==================================
+command      API function                          reads / writes
+===========  ====================================  ==================================
+build        :func:`kg.pipeline.build`             records -> ``-o FILE``, ``--store``
+validate     :func:`kg.validate.validate`          an RDF file
+load         :func:`kg.store.load`                 dumps -> ``--store``
+query        :func:`kg.query.run_query`            ``--store`` or ``--endpoint`` -> ``-o``
+push         :func:`kg.remote.push`                ``DUMP`` or ``--store`` -> endpoint
+serve        :func:`kg.server.serve`               ``--store``
+network      :func:`kg.network.export_network`     ``DUMP`` or ``--store`` -> ``-o FILE``
+stats        :func:`kg.network.stats`              ``DUMP`` or ``--store``
+===========  ====================================  ==================================
+
+Conventions: a command that reads a store takes ``--store DIR`` (default ``kg-store``); one
+that can also read an RDF dump takes it as its positional argument instead (not both);
+``-o FILE`` names what a command writes, ``-`` being standard output.
 
 Exit status: 0 success, 1 when some records were rejected or a check failed, 2 on usage
 errors and on errors that stop a command (missing file, unreachable endpoint...).
@@ -9,10 +25,13 @@ Errors are one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 from typing import Callable, Sequence
 
 from . import __version__
+from .store import DEFAULT_STORE
 
 USAGE_ERROR = 2
 
@@ -21,18 +40,45 @@ class CommandError(Exception):
     """An error a command reports as one line with exit status 2."""
 
 
+class _Default(str):
+    """An option's default, told apart from the same text given on the command line."""
+
+
 def _err(message: str) -> None:
     print(f"kg: {message}", file=sys.stderr)
 
 
-def _params(items: Sequence[str] | None) -> dict[str, str]:
-    params: dict[str, str] = {}
+def _params(items: Sequence[str] | None) -> dict[str, list[str]]:
+    """``NAME=VALUE`` items as ``{name: [values...]}``: a repeated name keeps every value."""
+    params: dict[str, list[str]] = {}
     for item in items or []:
         name, sep, val = item.partition("=")
+        name = name.strip().lstrip("?$")
         if not sep or not name:
             raise CommandError(f"--param takes NAME=VALUE, got {item!r}")
-        params[name.strip().lstrip("?$")] = val
+        params.setdefault(name, []).append(val)
     return params
+
+
+def _source(args: argparse.Namespace) -> str:
+    """What a reading command reads: its ``DUMP`` argument or ``--store DIR``, not both."""
+    if args.dump is None:
+        return str(args.store)
+    if not isinstance(args.store, _Default):
+        raise CommandError(f"give an RDF dump or --store DIR, not both (got {args.dump} and --store {args.store})")
+    if Path(args.dump).is_dir():
+        raise CommandError(f"{args.dump} is a folder: read a store with --store {args.dump} "
+                           f"(the positional argument is an RDF dump)")
+    return args.dump
+
+
+def _refuse_input(output: str, *inputs: str | None) -> None:
+    """Refuse an ``-o`` that names one of the command's inputs."""
+    if output == "-":
+        return
+    for path in inputs:
+        if path is not None and os.path.exists(path) and os.path.realpath(output) == os.path.realpath(path):
+            raise CommandError(f"refusing to write {output}: it is an input of this command")
 
 
 # --------------------------------------------------------------------------- commands
@@ -61,33 +107,36 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_load(args: argparse.Namespace) -> int:
     from .store import load
 
-    report = load(args.dumps, args.store, graph=args.graph, replace=args.replace)
+    report = load(args.dumps, str(args.store), graph=args.graph, replace=args.replace)
     print(report, file=sys.stderr)
     return 0
 
 
 def cmd_query(args: argparse.Namespace) -> int:
+    from .outputs import open_output
     from .query import format_results, list_queries, run_query
 
     if args.list:
-        for q in list_queries():
-            params = " ".join(f"{p}=" for p in q.params)
-            print(f"{q.name:<28} {q.description}" + (f"  [{params}]" if params else ""))
+        with open_output(args.output, "w") as fh:
+            for q in list_queries():
+                params = " ".join(f"{p}=" for p in q.params)
+                fh.write(f"{q.name:<28} {q.description}" + (f"  [{params}]" if params else "") + "\n")
         return 0
     if args.query is None:
         raise CommandError("give a query: a .rq file, inline SPARQL, or a name from --list")
-    result = run_query(args.query, store=None if args.endpoint else (args.store or _default_store()), endpoint=args.endpoint,
+    _refuse_input(args.output, args.query if "\n" not in args.query else None)
+    result = run_query(args.query, store=None if args.endpoint else str(args.store), endpoint=args.endpoint,
                        params=_params(args.param), timeout=args.timeout)
-    sys.stdout.write(format_results(result, args.format))
+    text = format_results(result, args.format)
+    with open_output(args.output, "w") as fh:
+        fh.write(text)
     return 0
 
 
 def cmd_push(args: argparse.Namespace) -> int:
     from .remote import push
 
-    if (args.dump is None) == (args.store is None):
-        raise CommandError("push takes a DUMP file or --store DIR (one of them)")
-    report = push(args.dump or args.store, args.endpoint, graph=args.graph, update_endpoint=args.update_endpoint,
+    report = push(_source(args), args.endpoint, graph=args.graph, update_endpoint=args.update_endpoint,
                   chunk_triples=args.chunk_triples, replace=args.replace, timeout=args.timeout,
                   query_endpoint=args.query_endpoint)
     print(report, file=sys.stderr)
@@ -97,18 +146,18 @@ def cmd_push(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
 
-    serve(args.store, host=args.host, port=args.port, writable=args.writable)
+    serve(str(args.store), host=args.host, port=args.port, writable=args.writable)
     return 0
 
 
 def cmd_network(args: argparse.Namespace) -> int:
-    from .network import NETWORK_FORMATS, project, write_network
+    from .network import export_network
 
-    if not args.output.lower().endswith(NETWORK_FORMATS):
-        raise CommandError(f"-o must end with one of {', '.join(NETWORK_FORMATS)}")
-    graph = project(args.source, kind=args.kind, min_weight=args.min_weight)
-    write_network(graph, args.output)
-    print(f"{args.kind} network: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges -> {args.output}",
+    source = _source(args)
+    _refuse_input(args.output, source)
+    graph = export_network(source, args.output, kind=args.kind, min_weight=args.min_weight, format=args.format)
+    where = "standard output" if args.output == "-" else args.output
+    print(f"{args.kind} network: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges -> {where}",
           file=sys.stderr)
     return 0
 
@@ -116,89 +165,159 @@ def cmd_network(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     from .network import format_stats, stats
 
-    print(format_stats(stats(args.source, top=args.top)))
+    print(format_stats(stats(_source(args), top=args.top)))
     return 0
-
-
-def _default_store() -> str:
-    from .store import DEFAULT_STORE
-
-    return DEFAULT_STORE
 
 
 # --------------------------------------------------------------------------- parser
 
 
-def make_parser() -> argparse.ArgumentParser:
-    from .store import DEFAULT_STORE
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless it has none or says it itself."""
 
-    parser = argparse.ArgumentParser(prog="kg", description="PFOCR pathway figures as a knowledge graph.")
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _int_at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _int_at_least(0)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {value}")
+    return value
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kg", description="PFOCR pathway figures as a knowledge graph.", formatter_class=_HelpFormatter,
+        epilog=f"Commands that read a store take --store DIR (default: {DEFAULT_STORE}); stats, network and push "
+               "read an RDF dump given as their argument instead. -o FILE names what a command writes; - is "
+               "standard output. Exit status: 0 success, 1 rejected records or a failed check, 2 an error "
+               "(one line on stderr). 'kg COMMAND --help' describes each command.")
     parser.add_argument("--version", action="version", version=f"kg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
+        p = sub.add_parser(name, help=help, description=help, formatter_class=_HelpFormatter)
         p.set_defaults(func=func)
         return p
+
+    def store_option(p: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup, what: str) -> None:
+        p.add_argument("--store", metavar="DIR", default=_Default(DEFAULT_STORE), help=what)
+
+    def dump_argument(p: argparse.ArgumentParser) -> None:
+        p.add_argument("dump", nargs="?", metavar="DUMP",
+                       help="an RDF dump (.ttl, .nt, .nq, .jsonld, optionally .gz) to read instead of --store")
 
     p = command("build", cmd_build, "Convert PFOCR records into RDF (a file, a store, or both).")
     p.add_argument("sources", nargs="+", metavar="SOURCE",
                    help="record file, folder of .md records, or folder holding _figures/ (+ _data/)")
-    p.add_argument("-o", "--output", help="output file (or folder of shards with --split-lines)")
-    p.add_argument("--format", choices=["turtle", "nt", "nq", "jsonld"], help="default: from -o's extension, else turtle")
-    p.add_argument("--rejects", metavar="FILE", help="write rejected records here as JSON Lines")
-    p.add_argument("--store", metavar="DIR", help=f"build straight into this Oxigraph store (e.g. {DEFAULT_STORE})")
-    p.add_argument("--split-lines", type=int, metavar="N", help="write gzipped N-Triples/N-Quads shards of about N lines (a figure is never split)")
-    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N", help="worker processes (default: CPU count)")
-    p.add_argument("--full", action="store_true", help="with --store: re-map every record, not only changed ones")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="RDF file to write, - for standard output; with --split-lines a folder of shards "
+                        "(default: none, then --store is needed)")
+    p.add_argument("--format", choices=["turtle", "nt", "nq", "jsonld"],
+                   help="RDF format to write (default: from -o's extension, else turtle)")
+    p.add_argument("--rejects", metavar="FILE", help="write rejected records here as JSON Lines (default: not written)")
+    p.add_argument("--store", metavar="DIR",
+                   help=f"build into this Oxigraph store folder, e.g. {DEFAULT_STORE}, which the other commands read "
+                        "by default (default: no store)")
+    p.add_argument("--split-lines", type=_int_at_least(1), metavar="N",
+                   help="write gzipped N-Triples/N-Quads shards of about N lines into the -o folder; a figure is "
+                        "never split (default: one file)")
+    p.add_argument("--jobs", "-j", type=_int_at_least(1), default=None, metavar="N",
+                   help="worker processes (default: the CPUs this process may use)")
+    p.add_argument("--full", action="store_true",
+                   help="with --store: re-map every record, not only changed ones (default: only changed ones)")
     p.add_argument("--void", action="store_true", help="also write a VoID/DCAT description to OUT.void.ttl")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar (there is none when stderr is no terminal)")
 
     p = command("validate", cmd_validate, "Check an RDF file against the SHACL shapes in ontologies/shapes.ttl.")
-    p.add_argument("file")
+    p.add_argument("file", metavar="FILE", help="the RDF file to check (.ttl, .nt, .nq, .jsonld)")
 
     p = command("load", cmd_load, "Load RDF dumps into the embedded store (atomically).")
-    p.add_argument("dumps", nargs="+", metavar="DUMP")
-    p.add_argument("--store", default=DEFAULT_STORE, metavar="DIR", help=f"default: ./{DEFAULT_STORE}")
+    p.add_argument("dumps", nargs="+", metavar="DUMP", help="RDF files (.ttl, .nt, .nq, .jsonld, optionally .gz)")
+    store_option(p, "the Oxigraph store folder to load into (created if missing)")
     p.add_argument("--graph", metavar="IRI", help="load triples into this named graph (default: the default graph)")
     p.add_argument("--replace", action="store_true", help="clear the target graph first")
 
     p = command("query", cmd_query, "Run SPARQL on the store or a remote endpoint.")
-    p.add_argument("query", nargs="?", help="a .rq file, inline SPARQL, or a library query name (see --list)")
+    p.add_argument("query", nargs="?",
+                   help="a .rq file, inline SPARQL, or a library query name (see --list); kg's prefixes (kg:, "
+                        "ncbigene:, dcterms: ...) need no PREFIX line")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--store", metavar="DIR", help=f"default: ./{DEFAULT_STORE}")
-    where.add_argument("--endpoint", metavar="URL", help="remote SPARQL endpoint (SPARQLWrapper)")
-    p.add_argument("--format", choices=["table", "csv", "tsv", "json"], default="table")
-    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="bind a query parameter (repeatable)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds, for --endpoint")
-    p.add_argument("--list", action="store_true", help="list the library queries")
+    store_option(where, "the Oxigraph store folder to query")
+    where.add_argument("--endpoint", metavar="URL", help="query this SPARQL endpoint instead of --store")
+    p.add_argument("--format", choices=["table", "csv", "tsv", "json"], default="table",
+                   help="table for reading; csv, tsv, json: the W3C SPARQL results formats")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="bind a query parameter; repeat a NAME to bind several values (default: none)")
+    p.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
+                   help="each whole --endpoint request (connect, send, answer) must end within this")
+    p.add_argument("-o", "--output", metavar="FILE", default="-", help="write the results here; - is standard output")
+    p.add_argument("--list", action="store_true", help="list the library queries and their parameters")
 
     p = command("push", cmd_push, "Send the graph to a remote triplestore (SPARQL 1.1 Graph Store Protocol).")
-    p.add_argument("dump", nargs="?", metavar="DUMP")
-    p.add_argument("--store", metavar="DIR")
-    p.add_argument("--endpoint", required=True, metavar="URL", help="Graph Store endpoint, e.g. http://127.0.0.1:7878/store")
-    p.add_argument("--update-endpoint", metavar="URL", help="use SPARQL Update (INSERT DATA) at this URL instead")
-    p.add_argument("--query-endpoint", metavar="URL", help="where to check the count (default: derived from --endpoint)")
+    dump_argument(p)
+    store_option(p, "the Oxigraph store folder to send, when no DUMP is given")
+    p.add_argument("--endpoint", required=True, metavar="URL",
+                   help="Graph Store endpoint, e.g. http://127.0.0.1:7878/store (required)")
+    p.add_argument("--update-endpoint", metavar="URL",
+                   help="send SPARQL Update (INSERT DATA) to this URL instead (default: Graph Store Protocol)")
+    p.add_argument("--query-endpoint", metavar="URL",
+                   help="where to check the triple count (default: derived from --endpoint, /store -> /query)")
     p.add_argument("--graph", metavar="IRI", help="target named graph (default: the default graph)")
-    p.add_argument("--chunk-triples", type=int, default=50_000, metavar="N")
-    p.add_argument("--replace", action="store_true", help="clear the target graph first")
-    p.add_argument("--timeout", type=float, default=120.0)
+    p.add_argument("--chunk-triples", type=_int_at_least(1), default=50_000, metavar="N", help="triples per request")
+    p.add_argument("--replace", action="store_true", help="clear the target graph first (default: add to it)")
+    p.add_argument("--timeout", type=_seconds, default=120.0, metavar="SECONDS",
+                   help="each whole request (connect, send, answer) must end within this; not retried after")
 
     p = command("serve", cmd_serve, "Serve the store as a SPARQL 1.1 Protocol endpoint on 127.0.0.1.")
-    p.add_argument("--store", default=DEFAULT_STORE, metavar="DIR")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=7878)
+    store_option(p, "the Oxigraph store folder to serve")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (anything but loopback warns: no authentication)")
+    p.add_argument("--port", type=_port, default=7878, help="TCP port (0: any free port)")
     p.add_argument("--writable", action="store_true", help="also accept SPARQL Update (default: read-only)")
 
-    p = command("network", cmd_network, "Project the graph into networkx and write GraphML/GEXF/JSON.")
-    p.add_argument("source", nargs="?", default=DEFAULT_STORE, help="store folder or RDF dump")
-    p.add_argument("--kind", choices=["cooccurrence", "bipartite"], default="cooccurrence")
-    p.add_argument("--min-weight", type=int, default=1, metavar="N")
-    p.add_argument("-o", "--output", required=True, help="FILE.graphml, FILE.gexf or FILE.json")
+    p = command("network", cmd_network, "Project the graph into networkx and write GraphML, GEXF or node-link JSON.")
+    dump_argument(p)
+    store_option(p, "the Oxigraph store folder to read, when no DUMP is given")
+    p.add_argument("--kind", choices=["cooccurrence", "bipartite"], default="cooccurrence",
+                   help="gene-gene co-occurrence (weight: shared figures) or figure-gene")
+    p.add_argument("--min-weight", type=_int_at_least(1), default=1, metavar="N",
+                   help="keep genes shown in, and co-occurrence edges shared by, at least N figures")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="FILE.graphml, FILE.gexf or FILE.json (required; - for standard output, with --format)")
+    p.add_argument("--format", choices=["graphml", "gexf", "json"],
+                   help="output format (default: from -o's extension)")
 
     p = command("stats", cmd_stats, "Headline counts and top genes, organisms and years.")
-    p.add_argument("source", nargs="?", default=DEFAULT_STORE, help="store folder or RDF dump")
-    p.add_argument("--top", type=int, default=10)
+    dump_argument(p)
+    store_option(p, "the Oxigraph store folder to read, when no DUMP is given")
+    p.add_argument("--top", type=_int_at_least(0), default=10, metavar="N", help="how many top genes and organisms")
     return parser
 
 
@@ -217,17 +336,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except BrokenPipeError:  # `kg query ... | head`: the reader left; say nothing more
+        _silence_stdout()
+        return 1
     except (CommandError, FileNotFoundError, ValueError) as exc:
-        _err(str(exc))
+        _err(_one_line(str(exc)))
         return USAGE_ERROR
     except Exception as exc:  # noqa: BLE001 - every error is one line, never a traceback
         from .errors import KgError
 
         if isinstance(exc, KgError):
-            _err(str(exc))
+            _err(_one_line(str(exc)))
             return USAGE_ERROR
-        _err(f"{type(exc).__name__}: {exc}")
+        _err(_one_line(f"{type(exc).__name__}: {exc}"))
         return USAGE_ERROR
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text else text
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ the union of all figure graphs.  Node ids are IRIs; attribute values are never `
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import networkx as nx
 import pyoxigraph as ox
 
-from .outputs import atomic_path, open_output
+from .outputs import is_stdout, open_output
 from .store import open_source
 from .store import query as store_query
 from .vocab import DCTERMS, FABIO, KG, RDF, RDFS, SCHEMA, WP
@@ -127,27 +128,63 @@ def project(source: str | Path, kind: str = "cooccurrence", min_weight: int = 1)
         return (cooccurrence_graph if kind == "cooccurrence" else bipartite_graph)(store, min_weight)
 
 
-def write_network(graph: nx.Graph, path: str | Path) -> Path:
-    """Write ``graph`` as GraphML, GEXF or node-link JSON (by extension), atomically."""
-    target = Path(path)
-    ext = target.suffix.lower()
+def network_format(path: str | Path, format: str | None = None) -> str:
+    """``graphml``, ``gexf`` or ``json``: ``format`` if given, else what ``path``'s extension says
+    (``-``, standard output, needs ``format``)."""
+    names = [ext[1:] for ext in NETWORK_FORMATS]
+    if format is not None:
+        if format.lower().lstrip(".") not in names:
+            raise ValueError(f"unknown network format {format!r} (choose from {', '.join(names)})")
+        return format.lower().lstrip(".")
+    if is_stdout(path):
+        raise ValueError(f"writing a network to standard output (-) needs a format: {', '.join(names)}")
+    ext = Path(path).suffix.lower()
     if ext not in NETWORK_FORMATS:
-        raise ValueError(f"cannot write a network as {target.name!r}: use one of {', '.join(NETWORK_FORMATS)}")
-    if ext == ".json":
-        with open_output(target, "w") as fh:
-            json.dump(_node_link(graph), fh, ensure_ascii=False, indent=1)
+        raise ValueError(f"cannot write a network as {Path(path).name!r}: use one of {', '.join(NETWORK_FORMATS)} "
+                         f"(or give the format)")
+    return ext[1:]
+
+
+def write_network(graph: nx.Graph, path: str | Path, format: str | None = None) -> Path:
+    """Write ``graph`` as GraphML, GEXF or node-link JSON (``format``, else by extension) to
+    ``path``: atomically, ``-`` for standard output, a special file in place
+    (:func:`kg.outputs.open_output`).  The JSON is what ``networkx.node_link_graph(data)``
+    of the installed networkx reads with its defaults (:func:`node_link`)."""
+    fmt = network_format(path, format)
+    if fmt == "json":
+        with open_output(path, "w") as fh:
+            json.dump(node_link(graph), fh, ensure_ascii=False, indent=1)
             fh.write("\n")
     else:
-        with atomic_path(target) as tmp:
-            (nx.write_graphml if ext == ".graphml" else nx.write_gexf)(graph, tmp)
-    return target
+        with open_output(path, "wb") as fh:
+            (nx.write_graphml if fmt == "graphml" else nx.write_gexf)(graph, fh)
+    return Path(path)
 
 
-def _node_link(graph: nx.Graph) -> dict[str, Any]:
-    try:  # networkx >= 3.4 warns unless the edge key is named; "links" is what older ones write
-        return nx.node_link_data(graph, edges="links")
-    except TypeError:
-        return nx.node_link_data(graph)
+def export_network(source: str | Path, output: str | Path, *, kind: str = "cooccurrence", min_weight: int = 1,
+                   format: str | None = None) -> nx.Graph:
+    """``kg network``: :func:`project` ``source`` (a store folder or an RDF dump) and
+    :func:`write_network` the graph to ``output``; returns the graph.  The output format is
+    checked before the (slow) projection."""
+    network_format(output, format)
+    graph = project(source, kind=kind, min_weight=min_weight)
+    write_network(graph, output, format)
+    return graph
+
+
+def node_link_edges_key() -> str:
+    """The key ``networkx.node_link_graph`` of the installed networkx reads edges from by
+    default: ``edges`` since networkx 3.4's change of default took effect, ``links`` before."""
+    parameter = inspect.signature(nx.node_link_graph).parameters.get("edges")
+    default = parameter.default if parameter is not None else None
+    return default if isinstance(default, str) else "links"
+
+
+def node_link(graph: nx.Graph) -> dict[str, Any]:
+    """``graph`` as node-link data, its edges under :func:`node_link_edges_key`."""
+    if "edges" in inspect.signature(nx.node_link_data).parameters:
+        return nx.node_link_data(graph, edges=node_link_edges_key())
+    return nx.node_link_data(graph)  # networkx < 3.4: "links", which its node_link_graph reads
 
 
 # --------------------------------------------------------------------------- stats

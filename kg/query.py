@@ -4,8 +4,13 @@ Library queries are the ``*.rq`` files of the ``queries/`` folder (packaged as
 ``kg.queries``).  Each starts with ``#`` lines: a one-sentence description, then
 ``# param: NAME — meaning (example)`` lines.  Parameters are never pasted into the query
 text: each value is parsed into one RDF term (see :func:`parse_term`) and bound by a
-``VALUES`` block inserted at the start of every ``WHERE { ... }`` group (sub-selects
-included), so the same text runs locally and on any SPARQL 1.1 endpoint.
+``VALUES`` block inserted at the start of the query's pattern group and of every
+sub-select's (several values: :func:`bind_params`), so the same text runs locally and on
+any SPARQL 1.1 endpoint.
+
+Every query (inline, ``.rq`` file or library) may use kg's prefixes without declaring
+them: the ones it uses and does not declare are added (:func:`declare_prefixes`), from
+the same table results are printed with (:data:`kg.vocab.PREFIXES`).
 
 Results are :class:`QueryResult` objects holding pyoxigraph terms, filled identically
 from the local store and from SPARQL JSON results, so both can be compared directly.
@@ -14,18 +19,20 @@ Queries see the union of the store's graphs as their default graph.
 
 from __future__ import annotations
 
-import ast
 import csv
 import difflib
+import http.client
 import io
+import itertools
 import json
 import re
-import socket
 import urllib.error
+import urllib.parse
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from importlib import resources
 from pathlib import Path
-from typing import Mapping, Union
+from typing import Mapping, Sequence, Union
 
 import pyoxigraph as ox
 
@@ -182,40 +189,115 @@ _TOKEN = re.compile(
     r"""(?P<skip>\#[^\n]*|"""  # comment
     r"""'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|"""  # long strings
     r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|"""  # strings
-    r"""<[^<>"{}|^`\\\x00-\x20]*>|"""  # IRIs
-    r"""[?$][A-Za-z0-9_]+|[A-Za-z0-9_.-]*:[A-Za-z0-9_.%\\-]*)"""  # variables, prefixed names
-    r"""|(?P<where>\bWHERE\b)|(?P<open>\{)|(?P<close>\})""",
+    r"""<[^<>"{}|^`\\\x00-\x20]*>)"""  # IRIs
+    r"""|(?P<var>[?$][A-Za-z0-9_]+)"""
+    r"""|(?P<pname>(?P<pfx>[A-Za-z0-9_.-]*):[A-Za-z0-9_.%:\\-]*)"""  # prefixed names
+    r"""|(?P<keyword>\b(?:WHERE|SELECT|ASK|CONSTRUCT|DESCRIBE|PREFIX)\b)|(?P<open>\{)|(?P<close>\})""",
     re.IGNORECASE,
 )
 
 
-def _insertion_points(text: str) -> list[int]:
-    """Offsets just after the ``{`` of every ``WHERE {`` (else of the query's pattern group)."""
-    points: list[int] = []
-    after_where = False
-    first_groups: list[int] = []
-    depth = 0
+def query_form(text: str) -> str | None:
+    """``SELECT``, ``ASK``, ``CONSTRUCT`` or ``DESCRIBE``: the query's form (its first one)."""
+    for token in _TOKEN.finditer(text):
+        if token.lastgroup == "keyword" and token.group().upper() not in ("WHERE", "PREFIX"):
+            return token.group().upper()
+    return None
+
+
+# --------------------------------------------------------------------------- prefixes
+
+
+def declare_prefixes(text: str) -> tuple[str, int]:
+    """``text`` with a ``PREFIX`` declaration for every prefix of :data:`kg.vocab.PREFIXES`
+    (the table results are printed with: ``kg:``, ``ncbigene:``, ``dcterms:`` ...) that the
+    query uses but does not declare itself; and the number of characters added.
+
+    The declarations go at the very start of the first line, so line numbers in error
+    messages stay those of the query as written (:func:`_shift_columns` corrects columns
+    on line 1).  A prefix the query declares is left alone, whatever its IRI."""
+    declared: set[str] = set()
+    used: list[str] = []
+    after_prefix = False
     for token in _TOKEN.finditer(text):
         kind = token.lastgroup
         if kind == "skip":
             continue
-        if kind == "where":
-            after_where = True
+        if kind == "pname":
+            prefix = token.group("pfx")
+            if after_prefix:
+                declared.add(prefix)
+            elif prefix in PREFIXES and prefix not in used:
+                used.append(prefix)
+        after_prefix = kind == "keyword" and token.group().upper() == "PREFIX"
+    missing = [p for p in used if p not in declared]
+    if not missing:
+        return text, 0
+    head = "".join(f"PREFIX {p}: <{PREFIXES[p]}> " for p in missing)
+    return head + text, len(head)
+
+
+_POSITION = re.compile(r"(\bat |-)1:(\d+)")
+
+
+def _shift_columns(message: str, shift: int) -> str:
+    """An error message's line-1 columns as in the query before :func:`declare_prefixes`."""
+    if not shift:
+        return message
+    return _POSITION.sub(lambda m: f"{m.group(1)}1:{max(int(m.group(2)) - shift, 1)}", message)
+
+
+# --------------------------------------------------------------------------- scopes
+
+
+@dataclass
+class _Scope:
+    """The pattern group of the query or of one sub-select: where its ``VALUES`` go."""
+
+    start: int  # offset just after the group's "{"
+    variables: set[str] = field(default_factory=set)  # used in the group, sub-selects excluded
+
+
+def _scopes(text: str) -> list[_Scope]:
+    """The query's pattern groups: its own first, then every sub-select's, in text order.
+
+    A group opened right after ``WHERE`` or a query form (``SELECT ... {``: ``WHERE`` is
+    optional) starts a scope; a ``CONSTRUCT`` template does not.  Variables between a form
+    and its group (the projection) belong to no scope."""
+    scopes: list[_Scope] = []
+    stack: list[tuple[str, int | None]] = []  # per open "{": its kind and the scope it lies in
+    expect: str | None = None  # "body": the next "{" opens a scope; "template": a CONSTRUCT template
+    for token in _TOKEN.finditer(text):
+        kind = token.lastgroup
+        if kind == "keyword":
+            word = token.group().upper()
+            if word == "CONSTRUCT":
+                expect = "template"
+            elif word != "PREFIX":
+                expect = "body"
         elif kind == "open":
-            if after_where:
-                points.append(token.end())
-            elif depth == 0:
-                first_groups.append(token.end())
-            after_where = False
-            depth += 1
-        else:
-            after_where = False
-            depth -= 1
-    if points:
-        return points
-    construct = re.match(r"(?is)^\s*(?:(?:#[^\n]*|PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*CONSTRUCT\b", text)
-    groups = first_groups[1:] if construct else first_groups
-    return groups[:1]
+            if expect == "body":
+                scopes.append(_Scope(token.end()))
+                stack.append(("scope", len(scopes) - 1))
+            elif expect == "template":
+                stack.append(("template", None))
+            else:
+                stack.append(("group", stack[-1][1] if stack else None))
+            expect = None
+        elif kind == "close":
+            if stack and stack.pop()[0] == "template":
+                expect = "body"
+        elif kind == "var" and expect is None and stack and stack[-1][1] is not None:
+            scopes[stack[-1][1]].variables.add(token.group()[1:])
+    return scopes
+
+
+def _insertion_points(text: str) -> list[int]:
+    """Offsets just after the ``{`` of the query's pattern group and of every sub-select's."""
+    return [scope.start for scope in _scopes(text)]
+
+
+# --------------------------------------------------------------------------- binding
 
 
 def declared_params(text: str) -> list[str]:
@@ -223,31 +305,55 @@ def declared_params(text: str) -> list[str]:
     return [p for p, _ in _header(text)[1]]
 
 
-def bind_params(text: str, params: Mapping[str, str] | None) -> str:
-    """``text`` with a ``VALUES`` block binding each parameter to its parsed term.
+ParamValues = Union[str, Sequence[str]]
 
-    Every declared ``# param:`` must be given; an undeclared one is a :class:`QueryError`."""
-    params = dict(params or {})
+
+def bind_params(text: str, params: Mapping[str, ParamValues] | None) -> str:
+    """``text`` with ``VALUES`` blocks binding each parameter to its parsed term(s).
+
+    Every declared ``# param:`` must be given; an undeclared one is a :class:`QueryError`.
+    A parameter with one value is bound in every pattern group (the query's and each
+    sub-select's).  A parameter with several values (a list) gets one ``VALUES`` row per
+    distinct value, in the one group that uses its variable: the answer is that of all the
+    values together.  When the variable is used in several groups (the query and a
+    sub-select, whose variables SPARQL keeps apart) the values could not be matched up:
+    :class:`QueryError`, never a silently reduced binding.  The blocks are inserted without
+    line breaks, so line numbers in error messages stay those of ``text``."""
+    given = {name: [values] if isinstance(values, str) else list(values) for name, values in (params or {}).items()}
     _, header = _header(text)
     accepted = [p for p, _ in header]
-    for name in params:
+    for name in given:
         if name not in accepted:
             takes = ", ".join(accepted) or "no parameters; declare them with '# param: NAME' lines"
             raise QueryError(f"unknown parameter {name!r} (this query takes: {takes})")
     for name, meaning in header:
-        if name not in params:
+        if not given.get(name):
             raise QueryError(f"missing parameter: --param {name}=VALUE ({meaning})")
-    if not params:
+    if not given:
         return text
-    names = sorted(params)
-    terms = " ".join(str(parse_term(params[n], n)) for n in names)
-    block = f"\n  VALUES ({' '.join('?' + n for n in names)}) {{ ({terms}) }}\n"
-    points = _insertion_points(text)
-    if not points:
-        return text.rstrip() + block
+    terms = {name: list(dict.fromkeys(parse_term(v, name) for v in given[name])) for name in sorted(given)}
+    scopes = _scopes(text)
+    if not scopes:  # e.g. DESCRIBE ?x: one trailing VALUES clause, a row per combination
+        rows = " ".join(f"({' '.join(map(str, row))})" for row in itertools.product(*terms.values()))
+        return f"{text.rstrip()} VALUES ({' '.join('?' + n for n in terms)}) {{ {rows} }}"
+    blocks: dict[int, list[str]] = {scope.start: [] for scope in scopes}
+    single = {name: found[0] for name, found in terms.items() if len(found) == 1}
+    if single:
+        block = f"VALUES ({' '.join('?' + n for n in single)}) {{ ({' '.join(map(str, single.values()))}) }}"
+        for scope in scopes:
+            blocks[scope.start].append(block)
+    for name, found in terms.items():
+        if len(found) == 1:
+            continue
+        using = [scope for scope in scopes if name in scope.variables]
+        if len(using) > 1:
+            raise QueryError(f"parameter {name} has {len(found)} values, but this query uses ?{name} in "
+                             f"{len(using)} separate groups (the query and its sub-selects), where several "
+                             f"values cannot be matched up: give one value and run the query once per value")
+        blocks[(using or scopes)[0].start].append(f"VALUES ?{name} {{ {' '.join(map(str, found))} }}")
     out, last = [], 0
-    for point in points:
-        out += [text[last:point], block]
+    for point in sorted(p for p, found in blocks.items() if found):
+        out += [text[last:point], " ", " ".join(blocks[point]), " "]
         last = point
     out.append(text[last:])
     return "".join(out)
@@ -257,25 +363,27 @@ def bind_params(text: str, params: Mapping[str, str] | None) -> str:
 
 
 def run_query(text: str, *, store: str | Path | None = None, endpoint: str | None = None,
-              params: Mapping[str, str] | None = None, timeout: float = 60.0) -> QueryResult:
+              params: Mapping[str, ParamValues] | None = None, timeout: float = 60.0) -> QueryResult:
     """Run a query (a library name, a ``.rq`` path or SPARQL text, see :func:`resolve_query`)
-    with ``params`` bound, on the store at ``store`` or on ``endpoint``.
+    with ``params`` bound (:func:`bind_params`; a list binds several values), on the store
+    at ``store`` or on ``endpoint``.
 
-    The store is opened read-only and queried over its merged graph (:func:`kg.store.query`);
-    ``timeout`` (seconds) applies to ``endpoint`` requests."""
+    kg's prefixes (``kg:``, ``ncbigene:`` ... see :func:`declare_prefixes`) need no
+    declaration.  The store is opened read-only and queried over its merged graph
+    (:func:`kg.store.query`); ``timeout`` (seconds) bounds each whole ``endpoint`` request."""
     if (store is None) == (endpoint is None):
         raise QueryError("run a query on a store or on an endpoint (exactly one)")
-    query = bind_params(resolve_query(text), params)
+    query, shift = declare_prefixes(bind_params(resolve_query(text), params))
     if endpoint is not None:
-        return _run_remote(query, endpoint, timeout)
-    return _run_local(query, store)  # type: ignore[arg-type]
+        return _run_remote(query, endpoint, timeout, shift)
+    return _run_local(query, store, shift)  # type: ignore[arg-type]
 
 
 def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")[:300]
 
 
-def _run_local(query: str, path: str | Path) -> QueryResult:
+def _run_local(query: str, path: str | Path, shift: int = 0) -> QueryResult:
     from .store import open_store
     from .store import query as store_query
 
@@ -294,75 +402,54 @@ def _run_local(query: str, path: str | Path) -> QueryResult:
             rows.append({n: solution[n] for n in names if solution[n] is not None})
         return QueryResult(names, rows)
     except SyntaxError as exc:
-        raise QueryError(f"SPARQL syntax error: {_first_line(str(exc))}") from None
+        raise QueryError(f"SPARQL syntax error: {_shift_columns(_first_line(str(exc)), shift)}") from None
     except (OSError, RuntimeError, ValueError) as exc:
         raise QueryError(f"query failed: {_first_line(str(exc))}") from None
     finally:
         del store
 
 
-def _run_remote(query: str, endpoint: str, timeout: float) -> QueryResult:
-    from SPARQLWrapper import GET, JSON, POST, TURTLE, SPARQLWrapper
-    from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+_JSON_RESULTS = "application/sparql-results+json"
+_RDF_RESULTS = "text/turtle, application/n-triples;q=0.9"
+
+
+def _run_remote(query: str, endpoint: str, timeout: float, shift: int = 0) -> QueryResult:
+    """The query over the SPARQL 1.1 Protocol: GET, or a form POST for long queries; the
+    whole request (connect, send, answer) must end within ``timeout`` seconds."""
+    from .http import RequestTimeout, request
 
     if not re.match(r"https?://", endpoint):
         raise RemoteError(f"not an http(s) endpoint URL: {endpoint}")
-    wrapper = SPARQLWrapper(endpoint)
-    wrapper.setQuery(query)
-    graph = wrapper.queryType in ("CONSTRUCT", "DESCRIBE")
-    wrapper.setReturnFormat(TURTLE if graph else JSON)
-    wrapper.setOnlyConneg(True)
-    wrapper.setMethod(POST if len(query.encode("utf-8")) > POST_THRESHOLD else GET)
-    wrapper.timeout = timeout  # setTimeout() would truncate to whole seconds
+    graph = query_form(query) in ("CONSTRUCT", "DESCRIBE")
+    headers = {"Accept": _RDF_RESULTS if graph else _JSON_RESULTS}
+    form = urllib.parse.urlencode({"query": query})
     try:
-        response = wrapper.query().response
-        try:
-            body = response.read()
-            media = response.headers.get("Content-Type", "")
-        finally:
-            response.close()
-    except SPARQLWrapperException as exc:
-        raise RemoteError(_wrapper_error(endpoint, exc)) from None
-    except urllib.error.HTTPError as exc:
-        raise RemoteError(f"{endpoint} answered HTTP {exc.code}: {_first_line(_read(exc)) or exc.reason}") from None
+        if len(query.encode("utf-8")) > POST_THRESHOLD:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            response = request(endpoint, method="POST", data=form.encode("ascii"), headers=headers, timeout=timeout)
+        else:
+            url = endpoint + ("&" if "?" in endpoint else "?") + form
+            response = request(url, headers=headers, timeout=timeout)
+    except RequestTimeout:
+        raise RemoteError(f"{endpoint} did not answer within {timeout:g} s") from None
     except urllib.error.URLError as exc:
         reason = exc.reason
-        if isinstance(reason, (socket.timeout, TimeoutError)):
-            raise RemoteError(f"{endpoint} did not answer within {timeout:g} s") from None
         raise RemoteError(f"cannot reach {endpoint}: {getattr(reason, 'strerror', None) or reason}") from None
-    except (socket.timeout, TimeoutError):
-        raise RemoteError(f"{endpoint} did not answer within {timeout:g} s") from None
-    except (OSError, ValueError) as exc:  # http.client errors, bad URLs
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # resets, bad URLs
         raise RemoteError(f"request to {endpoint} failed: {type(exc).__name__}: {exc}") from None
+    if response.status >= 300:
+        why = _shift_columns(response.first_line(), shift) or _reason_phrase(response.status)
+        raise RemoteError(f"{endpoint} answered HTTP {response.status}: {why}")
     if graph:
-        return _graph_result(body, media, endpoint)
-    return _json_result(body, endpoint)
+        return _graph_result(response.body, response.media_type, endpoint)
+    return _json_result(response.body, endpoint)
 
 
-def _read(exc: urllib.error.HTTPError) -> str:
+def _reason_phrase(status: int) -> str:
     try:
-        return exc.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-_STATUS = {"QueryBadFormed": 400, "Unauthorized": 401, "EndPointNotFound": 404, "URITooLong": 414,
-           "EndPointInternalError": 500}
-
-
-def _wrapper_error(endpoint: str, exc: Exception) -> str:
-    """A one-liner from SPARQLWrapper's exception, whose message embeds the response body."""
-    status = _STATUS.get(type(exc).__name__, "error")
-    message = str(exc)
-    body = ""
-    if "Response:\n" in message:
-        raw = message.split("Response:\n", 1)[1]
-        try:
-            value = ast.literal_eval(raw)
-            body = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-        except (ValueError, SyntaxError):
-            body = raw
-    return f"{endpoint} answered HTTP {status}: {_first_line(body) or type(exc).__name__}"
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
 
 
 def _json_result(body: bytes, endpoint: str) -> QueryResult:

@@ -5,8 +5,10 @@ graphs and sent in bounded chunks of N-Triples: ``POST`` appends to the target g
 (``?default`` or ``?graph=IRI``; always explicit, since a bare ``POST`` to Oxigraph's
 ``/store`` creates a new named graph), ``--replace`` clears the target first with a
 ``PUT`` of the first chunk.  With ``update_endpoint`` chunks go as ``INSERT DATA``.
-Transient failures (refused or reset connections, timeouts, 502/503/504) are retried
-with backoff; every chunk is idempotent (kg dumps have no blank nodes).  At the end the
+Each request must end, answer included, within ``timeout`` seconds (:mod:`kg.http`; not
+retried once it ran out of time).  Transient failures (refused or reset connections,
+429/502/503/504) are retried with backoff; every chunk is idempotent (kg dumps have no
+blank nodes).  At the end the
 server's triple count of the target graph is checked against what was sent.
 """
 
@@ -14,20 +16,20 @@ from __future__ import annotations
 
 import http.client
 import re
-import socket
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
 from itertools import islice
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from .errors import RemoteError, StoreError
+from .http import RequestTimeout, request
 from .store import open_source
 from .store import query as store_query
 
@@ -68,8 +70,9 @@ def push(source: str | Path, endpoint: str, *, graph: str | None = None, update_
     ``endpoint`` is a Graph Store Protocol URL (Oxigraph: ``http://HOST:7878/store``); with
     ``update_endpoint`` the data goes as SPARQL ``INSERT DATA`` there instead.  The count
     check queries ``query_endpoint`` (default: derived from the endpoint, ``/store`` ->
-    ``/query``).  Raises :class:`RemoteError` on HTTP failures, an unreachable server or a
-    count mismatch; :class:`StoreError` when the source does not parse (nothing is sent).
+    ``/query``).  ``timeout`` bounds each whole request (connect, send, answer), the count
+    queries included.  Raises :class:`RemoteError` on HTTP failures, an unreachable server,
+    a request that runs out of time, or a count mismatch; :class:`StoreError` when the source does not parse (nothing is sent).
     """
     if chunk_triples < 1:
         raise ValueError("chunk size must be at least one triple")
@@ -172,7 +175,9 @@ def _insert_data(ntriples: bytes, graph: str | None) -> bytes:
 
 
 class _Client:
-    """Sends requests with bounded retries on transient failures."""
+    """Sends requests, each bounded as a whole by ``timeout`` (:func:`kg.http.request`),
+    with bounded retries on transient failures.  A request that ran out of time is not
+    retried: the server is too slow, and retrying would multiply ``--timeout``."""
 
     def __init__(self, timeout: float, report: PushReport):
         self.timeout = timeout
@@ -183,45 +188,41 @@ class _Client:
         delay = BACKOFF
         for attempt in range(1, ATTEMPTS + 1):
             self.report.requests += 1
-            request = urllib.request.Request(url, data=body if body or method != "DELETE" else None,
-                                             method=method, headers=headers)
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    response.read()
-                return
-            except urllib.error.HTTPError as exc:
-                if ok_missing and exc.code == 404:
-                    return
-                if exc.code not in TRANSIENT_STATUS or attempt == ATTEMPTS:
-                    raise RemoteError(f"{method} {url} answered HTTP {exc.code}: {_message(exc)}") from None
-                why = f"HTTP {exc.code}"
+                response = request(url, method=method, data=body if body or method != "DELETE" else None,
+                                   headers=headers, timeout=self.timeout)
+            except RequestTimeout:
+                raise RemoteError(f"{method} {url}: no complete answer within {self.timeout:g} s "
+                                  f"(--timeout; not retried)") from None
             except urllib.error.URLError as exc:
                 why = _reason(exc.reason)
                 if not _transient(exc.reason) or attempt == ATTEMPTS:
                     raise RemoteError(f"cannot reach {url}: {why} ({attempt} attempt(s))") from None
-            except (OSError, http.client.HTTPException) as exc:  # resets, timeouts while reading
+            except (OSError, http.client.HTTPException) as exc:  # resets, a server breaking off
                 why = _reason(exc)
                 if not _transient(exc) or attempt == ATTEMPTS:
                     raise RemoteError(f"request to {url} failed: {why} ({attempt} attempt(s))") from None
+            else:
+                if response.status < 300 or (ok_missing and response.status == 404):
+                    return
+                if response.status not in TRANSIENT_STATUS or attempt == ATTEMPTS:
+                    message = response.first_line() or _phrase(response.status)
+                    raise RemoteError(f"{method} {url} answered HTTP {response.status}: {message}")
+                why = f"HTTP {response.status}"
             time.sleep(delay)
             delay = min(delay * 2, 30.0)
 
 
 def _transient(exc: object) -> bool:
-    return isinstance(exc, (ConnectionError, socket.timeout, TimeoutError, http.client.RemoteDisconnected,
-                            http.client.IncompleteRead))
+    return isinstance(exc, (ConnectionError, http.client.RemoteDisconnected, http.client.IncompleteRead))
 
 
 def _reason(exc: object) -> str:
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return "timed out"
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
-def _message(exc: urllib.error.HTTPError) -> str:
+def _phrase(status: int) -> str:
     try:
-        text = exc.read().decode("utf-8", "replace")
-    except OSError:
-        text = ""
-    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return line[:300] or str(exc.reason)
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"

@@ -131,7 +131,7 @@ def test_export_round_trip(tmp_path, sample_store, kind, ext):
     elif ext == ".gexf":
         back = nx.read_gexf(out)
     else:
-        back = nx.node_link_graph(json.loads(out.read_text(encoding="utf-8")), edges="links")
+        back = nx.node_link_graph(json.loads(out.read_text(encoding="utf-8")))  # networkx's defaults
     assert set(back) == set(graph)
     assert _edges(back) == _edges(graph)
     node = next(iter(graph))
@@ -187,18 +187,37 @@ def test_missing_sources(tmp_path):
 
 def test_cli(tmp_path, sample_store, capsys):
     out = tmp_path / "x.graphml"
-    assert main(["network", str(sample_store), "-o", str(out), "--kind", "bipartite"]) == 0
+    assert main(["network", "--store", str(sample_store), "-o", str(out), "--kind", "bipartite"]) == 0
     assert "bipartite network" in capsys.readouterr().err
     assert set(nx.read_graphml(out)) == set(project(sample_store, kind="bipartite"))
-    assert main(["network", str(sample_store), "-o", str(tmp_path / "x.json"), "--min-weight", "2"]) == 0
-    assert main(["stats", str(sample_store), "--top", "2"]) == 0
+    assert main(["network", "--store", str(sample_store), "-o", str(tmp_path / "x.json"), "--min-weight", "2"]) == 0
+    assert main(["stats", "--store", str(sample_store), "--top", "2"]) == 0
     assert "top genes" in capsys.readouterr().out
 
 
+def test_json_reads_back_with_networkx_defaults(tmp_path, sample_ttl, cooc):
+    """`kg network -o FILE.json` (and `-o - --format json`): node_link_graph(data), no keywords."""
+    out = tmp_path / "g.json"
+    assert main(["network", str(sample_ttl), "-o", str(out)]) == 0
+    back = nx.node_link_graph(json.loads(out.read_text(encoding="utf-8")))
+    assert set(back) == set(cooc) and _edges(back) == _edges(cooc) and back.number_of_edges() > 0
+    assert dict(back.nodes(data=True)) == dict(cooc.nodes(data=True))
+
+
+def test_stdout_needs_a_format(tmp_path, cooc, capsysbinary):
+    with pytest.raises(ValueError, match="needs a format"):
+        write_network(cooc, "-")
+    write_network(cooc, "-", format="graphml")
+    back = nx.parse_graphml(capsysbinary.readouterr().out.decode("utf-8"))
+    assert set(back) == set(cooc) and _edges(back) == _edges(cooc)
+
+
 @pytest.mark.parametrize("argv", [
-    ["stats", "{tmp}/missing-store"],
-    ["network", "{tmp}/missing-store", "-o", "{tmp}/x.graphml"],
+    ["stats", "--store", "{tmp}/missing-store"],
+    ["network", "--store", "{tmp}/missing-store", "-o", "{tmp}/x.graphml"],
     ["network", "{tmp}/missing.ttl", "-o", "{tmp}/x.gexf"],
+    ["network", "{tmp}/missing.ttl", "-o", "-"],
+    ["network", "--store", "{tmp}/missing-store", "-o", "{tmp}/x.csv"],
 ])
 def test_cli_errors(tmp_path, capsys, argv):
     assert main([a.format(tmp=tmp_path) for a in argv]) == 2

@@ -21,8 +21,8 @@ from conftest import store_quads
 
 from kg.cli import main
 from kg.errors import QueryError, RemoteError, StoreError
-from kg.query import (QueryResult, bind_params, format_results, list_queries, parse_term, resolve_query,
-                      run_query)
+from kg.query import (QueryResult, bind_params, declare_prefixes, format_results, list_queries, parse_term,
+                      resolve_query, run_query)
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 LRP6_FIGURE = "PMC10003241__ijms-24-04893-g003"
@@ -208,9 +208,13 @@ def test_values_block_goes_into_every_where_group():
     assert bound.count('VALUES (?gene) { ("LRP6") }') == 2  # main query and its sub-select
     tricky = ('# t\n# param: x — x (1)\nPREFIX ex: <http://ex.org/where#>\nSELECT ?where # WHERE {\n'
               'WHERE { ?where ex:WHERE "WHERE {" }')
-    assert bind_params(tricky, {"x": "a"}).endswith('WHERE {\n  VALUES (?x) { ("a") }\n ?where ex:WHERE "WHERE {" }')
+    assert bind_params(tricky, {"x": "a"}).endswith('\nWHERE { VALUES (?x) { ("a") }  ?where ex:WHERE "WHERE {" }')
     construct = "# c\n# param: x — x (1)\nCONSTRUCT { ?x ?x ?x } { ?s ?p ?o }"
-    assert bind_params(construct, {"x": "a"}).endswith('} {\n  VALUES (?x) { ("a") }\n ?s ?p ?o }')
+    assert bind_params(construct, {"x": "a"}).endswith('} { VALUES (?x) { ("a") }  ?s ?p ?o }')
+    no_where = "# c\n# param: x — x (1)\nSELECT ?x { { SELECT ?x { ?x ?p ?o } } }"  # WHERE is optional
+    assert bind_params(no_where, {"x": "a"}).count('VALUES (?x) { ("a") }') == 2
+    for query in (text, tricky, construct, no_where):  # no line breaks added: error lines stay right
+        assert bind_params(query, {query.split("param: ")[1].split()[0]: "a"}).count("\n") == query.count("\n")
 
 
 def test_params_by_iri_id_and_symbol_agree(sample_store):
@@ -448,3 +452,111 @@ def test_cli_missing_store_and_remote_failures(capsys, tmp_path, endpoint):
         assert main(["query", query, *where]) == 2
         captured = capsys.readouterr()
         assert captured.err.count("\n") == 1 and message in captured.err, captured.err
+
+
+# --------------------------------------------------------------------------- kg's prefixes
+
+
+def test_inline_sparql_has_kg_prefixes(sample_store, endpoint):
+    """The prefixes results are printed with work in queries without PREFIX lines."""
+    inline = "SELECT ?f WHERE { ?f kg:mentionsGene ncbigene:4040 ; a kg:PathwayFigure }"
+    full = ("SELECT ?f WHERE { ?f <https://w3id.org/pfocr-kg/vocab#mentionsGene> <http://identifiers.org/ncbigene/4040> ;"
+            " a <https://w3id.org/pfocr-kg/vocab#PathwayFigure> }")
+    local = run_query(inline, store=sample_store).rows
+    assert local and local == run_query(full, store=sample_store).rows
+    assert sorted(r["f"].value for r in run_query(inline, endpoint=endpoint).rows) == sorted(r["f"].value for r in local)
+    printed = format_results(run_query("SELECT ?g WHERE { ?f kg:mentionsGene ?g } LIMIT 1", store=sample_store), "table")
+    gene = printed.splitlines()[2].strip()
+    assert gene.startswith("ncbigene:")  # what the table shows can be pasted back into a query
+    assert run_query(f"ASK {{ ?f kg:mentionsGene {gene} }}", store=sample_store).boolean is True
+
+
+def test_prefixes_only_where_missing():
+    text, added = declare_prefixes("# note: kg:x in a comment\nSELECT * { ?s dcterms:title \"kg:no\" ; <http://x/kg:no> ?o }")
+    assert text.startswith("PREFIX dcterms: <http://purl.org/dc/terms/> # note") and added == len(text.split("#")[0])
+    assert "PREFIX kg:" not in text  # kg: occurs only in a comment, a string and an IRI
+    own = "PREFIX kg: <http://example.org/mine#>\nSELECT * { ?s kg:p ?o }"
+    assert declare_prefixes(own) == (own, 0)  # a query's own declaration wins
+    based = "BASE <http://example.org/>\nprefix rdfs: <http://www.w3.org/2000/01/rdf-schema#>\nSELECT * { <a> rdfs:label ?l ; kg:p ?o }"
+    text, _ = declare_prefixes(based)
+    assert text.count("PREFIX") == 1 and "kg: <https://w3id.org/pfocr-kg/vocab#>" in text
+    assert text.count("\n") == based.count("\n")
+    assert declare_prefixes("SELECT * { ?s ?p ?o }") == ("SELECT * { ?s ?p ?o }", 0)
+
+
+def test_library_and_rq_files_get_prefixes_too(tmp_path, sample_store):
+    query_file = tmp_path / "mine.rq"
+    query_file.write_text("# Genes of LRP6's figure.\nSELECT DISTINCT ?g WHERE {\n  ?f dcterms:identifier "
+                          f'"{LRP6_FIGURE}" ; kg:mentionsGene ?g }}\n', "utf-8")
+    rows = run_query(str(query_file), store=sample_store).rows
+    assert {"g": ox.NamedNode("http://identifiers.org/ncbigene/4040")} in rows
+    for q in list_queries():  # the library declares what it uses: nothing added
+        assert declare_prefixes(q.text) == (q.text, 0), q.name
+
+
+def test_error_positions_are_those_of_the_query_as_written(sample_store, endpoint):
+    query = "SELECT * WHERE { ?s kg:p }\n"
+    for where in ({"store": sample_store}, {"endpoint": endpoint}):
+        with pytest.raises((QueryError, RemoteError)) as caught:
+            run_query(query, **where)
+        assert "1:26" in str(caught.value), str(caught.value)  # as pyoxigraph puts it for the query as written
+    with pytest.raises(QueryError, match="at 2:"):
+        run_query("SELECT * WHERE {\n ?s kg:p }", store=sample_store)
+
+
+# --------------------------------------------------------------------------- repeated parameters
+
+
+def _figids(result) -> set[str]:
+    return {r["figid"].value for r in result.rows}
+
+
+@pytest.mark.parametrize("where", ["store", "endpoint"])
+def test_several_values_bind_every_value(sample_store, endpoint, where):
+    on = {"store": sample_store} if where == "store" else {"endpoint": endpoint}
+    one = _figids(run_query("figures-of-gene", params={"gene": "LRP6"}, **on))
+    other = _figids(run_query("figures-of-gene", params={"gene": "SRC"}, **on))
+    assert one and other and not one & other
+    both = run_query("figures-of-gene", params={"gene": ["LRP6", "SRC"]}, **on)
+    assert _figids(both) == one | other  # rows for both values
+    assert {r["symbol"].value.upper() for r in both.rows} == {"LRP6", "SRC"}  # (mouse Src too)
+    assert run_query("figures-of-gene", params={"gene": ["LRP6", "LRP6"]}, **on).rows == \
+        run_query("figures-of-gene", params={"gene": "LRP6"}, **on).rows  # a repeated value counts once
+
+
+def test_several_values_with_a_single_valued_parameter(sample_store):
+    """gene × disease: every combination (figures-gene-disease binds ?gene in a sub-select)."""
+    alone = run_query("figures-gene-disease", store=sample_store, params={"gene": "lrp6", "disease": "OBS proteins"})
+    both = run_query("figures-gene-disease", store=sample_store,
+                     params={"gene": ["lrp6", "no-such-gene"], "disease": "OBS proteins"})
+    assert alone.rows and both.rows == alone.rows
+
+
+def test_several_values_refused_where_they_cannot_be_matched_up(sample_store):
+    """figures-with-all-genes uses ?symbols in the query and in a sub-select: refused, not reduced."""
+    with pytest.raises(QueryError, match=r"parameter symbols has 2 values.*2 separate groups.*one value"):
+        run_query("figures-with-all-genes", store=sample_store, params={"symbols": ["LRP6", "AKT1"]})
+
+
+def test_cli_repeated_param(capsys, sample_store, endpoint):
+    args = ["query", "figures-of-gene", "--param", "gene=LRP6", "--param", "gene=SRC", "--format", "csv"]
+    assert main(args + ["--store", str(sample_store)]) == 0
+    local = capsys.readouterr().out
+    assert ",LRP6," in local and ",SRC," in local
+    assert main(args + ["--endpoint", endpoint]) == 0
+    assert capsys.readouterr().out == local
+    assert main(["query", "figures-with-all-genes", "--param", "symbols=LRP6", "--param", "symbols=AKT1",
+                 "--store", str(sample_store)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and "symbols has 2 values" in captured.err
+
+
+def test_cli_output_file(tmp_path, capsys, sample_store):
+    out = tmp_path / "genes.csv"
+    assert main(["query", "top-genes", "--store", str(sample_store), "--format", "csv", "-o", str(out)]) == 0
+    assert capsys.readouterr().out == ""
+    assert out.read_bytes() == format_results(run_query("top-genes", store=sample_store), "csv").encode("utf-8")
+    query_file = tmp_path / "q.rq"
+    query_file.write_text("ASK {}", "utf-8")
+    assert main(["query", str(query_file), "--store", str(sample_store), "-o", str(query_file)]) == 2
+    assert query_file.read_text("utf-8") == "ASK {}" and "input" in capsys.readouterr().err

@@ -212,3 +212,81 @@ def test_transient_failures_are_retried(server, sample_ttl, dump_triples):
         assert proxy.seen == kg.remote.ATTEMPTS
     finally:
         proxy.close()
+
+
+class DripServer:
+    """A loopback HTTP server (a real socket) that answers every request one byte a second:
+    a status line, headers announcing a large body, then the body, a byte at a time."""
+
+    def __init__(self, interval: float = 1.0):
+        import threading
+
+        self.interval = interval
+        self.requests: list[bytes] = []
+        self.closed = threading.Event()
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(8)
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while True:
+            try:
+                conn, _ = self.socket.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        import time
+
+        answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: 100000\r\n\r\n"
+        try:
+            self.requests.append(conn.recv(65536).split(b"\r\n", 1)[0])
+            for byte in answer + b" " * 100_000:
+                conn.sendall(bytes([byte]))
+                time.sleep(self.interval)
+        except OSError:  # the client hung up: what a bounded request does
+            self.closed.set()
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+@pytest.fixture
+def drip():
+    server = DripServer()
+    yield server
+    server.close()
+
+
+def test_timeout_bounds_the_whole_request(drip, sample_ttl, capsys):
+    """Each read gets a byte within a second, so a per-read timeout never fires; --timeout 2
+    still ends the push after about 2 s (the server would take more than a day)."""
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(RemoteError, match="did not answer within 2 s"):
+        push(sample_ttl, drip.url + "/store", timeout=2)
+    assert time.monotonic() - started < 30  # generous: the point is minutes/days vs seconds
+    assert drip.closed.wait(10)  # kg hung up on the server
+    assert main(["push", str(sample_ttl), "--endpoint", drip.url + "/store", "--timeout", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("kg: ") and "within 2 s" in err and "Traceback" not in err
+
+
+def test_timeout_bounds_data_requests_and_is_not_retried(drip, server, sample_ttl):
+    """The count check answers at once (the real server); the data POST drips: one attempt."""
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(RemoteError, match=r"POST .*no complete answer within 1\.5 s \(--timeout; not retried\)"):
+        push(sample_ttl, drip.url + "/store", query_endpoint=server.query_endpoint, timeout=1.5)
+    assert time.monotonic() - started < 30
+    assert len(drip.requests) == 1 and drip.requests[0].startswith(b"POST /store?default")
+    assert count(server) == 0
