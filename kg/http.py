@@ -147,9 +147,14 @@ def request(url: str, *, method: str = "GET", data: bytes | None = None,
     included).  Any HTTP status is returned as a :class:`Response`; :class:`RequestTimeout`
     when the deadline passes, :class:`urllib.error.URLError` / :class:`OSError` /
     :class:`http.client.HTTPException` when the server cannot be reached or breaks off."""
+    req = urllib.request.Request(url, data=data, method=method, headers={"User-Agent": USER_AGENT, **(headers or {})})
+    return send(req, timeout)
+
+
+def send(req: urllib.request.Request, timeout: float = 60.0) -> Response:
+    """:func:`request` for a prepared :class:`urllib.request.Request` (e.g. SPARQLWrapper's)."""
     deadline = Deadline(timeout)
     opener = urllib.request.build_opener(_HTTPHandler(deadline), _HTTPSHandler(deadline))
-    req = urllib.request.Request(url, data=data, method=method, headers={"User-Agent": USER_AGENT, **(headers or {})})
     try:
         try:
             answer = opener.open(req, timeout=deadline.remaining())

@@ -409,27 +409,25 @@ def _run_local(query: str, path: str | Path, shift: int = 0) -> QueryResult:
         del store
 
 
-_JSON_RESULTS = "application/sparql-results+json"
-_RDF_RESULTS = "text/turtle, application/n-triples;q=0.9"
-
-
 def _run_remote(query: str, endpoint: str, timeout: float, shift: int = 0) -> QueryResult:
-    """The query over the SPARQL 1.1 Protocol: GET, or a form POST for long queries; the
-    whole request (connect, send, answer) must end within ``timeout`` seconds."""
-    from .http import RequestTimeout, request
+    """The query over the SPARQL 1.1 Protocol: SPARQLWrapper prepares the request (GET, or
+    POST for long queries; content negotiation), :func:`kg.http.send` sends it so that the
+    whole request (connect, send, answer) ends within ``timeout`` seconds."""
+    from SPARQLWrapper import GET, JSON, POST, TURTLE, SPARQLWrapper
+
+    from .http import RequestTimeout, send
 
     if not re.match(r"https?://", endpoint):
         raise RemoteError(f"not an http(s) endpoint URL: {endpoint}")
     graph = query_form(query) in ("CONSTRUCT", "DESCRIBE")
-    headers = {"Accept": _RDF_RESULTS if graph else _JSON_RESULTS}
-    form = urllib.parse.urlencode({"query": query})
+    wrapper = SPARQLWrapper(endpoint, agent="kg (SPARQLWrapper)")
+    wrapper.setQuery(query)
+    wrapper.setReturnFormat(TURTLE if graph else JSON)
+    wrapper.setOnlyConneg(True)
+    wrapper.setMethod(POST if len(query.encode("utf-8")) > POST_THRESHOLD else GET)
     try:
-        if len(query.encode("utf-8")) > POST_THRESHOLD:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            response = request(endpoint, method="POST", data=form.encode("ascii"), headers=headers, timeout=timeout)
-        else:
-            url = endpoint + ("&" if "?" in endpoint else "?") + form
-            response = request(url, headers=headers, timeout=timeout)
+        # SPARQLWrapper's own query() bounds each read only; its prepared request is sent here
+        response = send(wrapper._createRequest(), timeout)  # noqa: SLF001 - SPARQLWrapper 2.x
     except RequestTimeout:
         raise RemoteError(f"{endpoint} did not answer within {timeout:g} s") from None
     except urllib.error.URLError as exc:
