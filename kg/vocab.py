@@ -182,13 +182,17 @@ def doid_iri(value: str) -> str:
     return _obo_iri(DOID, value, "doid", "DOID id")
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
 def pmc_page_iri(figlink: str) -> str:
-    """Absolute PMC figure page from the record's site-relative ``figlink``."""
+    """Absolute PMC figure page from the record's site-relative ``figlink`` (the site
+    publishes it with or without the leading ``/``), or an absolute http(s) link."""
     if figlink.startswith(("http://", "https://")):
         return check_iri(figlink)
-    if not figlink.startswith("/"):
-        raise ValueError(f"not a site-relative PMC link: {figlink!r}")
-    return NCBI + quote(figlink, safe=_IRI_SAFE)
+    if _SCHEME.match(figlink) or figlink.startswith("//"):
+        raise ValueError(f"not a site-relative PMC link or an http(s) IRI: {figlink!r}")
+    return NCBI + quote(figlink if figlink.startswith("/") else "/" + figlink, safe=_IRI_SAFE)
 
 
 def pfocr_page_iri(path: str) -> str:
