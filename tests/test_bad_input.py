@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -19,6 +21,7 @@ import yaml
 from conftest import SAMPLE
 from kg.pipeline import build
 from kg.cli import main
+from kg.records import RecordError
 
 FIGURES = SAMPLE / "_figures"
 DATA_DIR = SAMPLE / "_data"
@@ -458,3 +461,92 @@ def test_rejects_file_is_empty_when_all_convert(corpus, tmp_path, capsys):
     status, items, err, out = run(corpus, tmp_path, capsys)
     assert status == 0 and items == []
     assert (tmp_path / "rejects.jsonl").read_text() == ""
+
+
+# --------------------------------------------------------------------------- limits (point 5 of issue 8)
+
+
+def test_scalar_alias_bomb_in_jsonld_is_refused_quickly_in_little_memory(corpus, tmp_path):
+    """A ~180 KB record whose 100 KB scalar anchor is used 20,000 times in the JSON-LD block
+    (2 GB once expanded) is rejected by the reader, naming the field; a `kg build`
+    subprocess doing it stays small."""
+    from kg.records import RecordSource, data_dir_for, read_record
+
+    big = "x" * 100_000
+    line = edit_text(corpus, "figtype: Figure\n", f"figtype: Figure\nbig: &a '{big}'\n")
+    edit_text(corpus, "  keywords:\n", "  keywords: [" + ", ".join(["*a"] * 20_000) + "]\n  old_keywords:\n")
+    path = record_path(corpus)
+    assert 150_000 < path.stat().st_size < 200_000
+    with pytest.raises(RecordError) as info:
+        read_record(RecordSource(path, data_dir_for(path)))
+    assert info.value.field == "schema-jsonld" and "alias" in info.value.reason
+    assert info.value.line == line_of(path.read_text(encoding="utf-8"), "schema-jsonld:")
+    run = subprocess.run([sys.executable, "-c", _MAXRSS_BUILD, str(path), str(tmp_path / "bomb.nt")],
+                         capture_output=True, text=True, timeout=120)
+    status, peak_kb = (int(x) for x in run.stdout.split())
+    assert status == 1, run.stderr
+    assert "alias" in run.stderr and "Traceback" not in run.stderr
+    assert peak_kb < 300_000, f"peak RSS {peak_kb} KB"
+
+
+_MAXRSS_BUILD = """
+import resource, sys
+from kg.cli import main
+status = main(["build", sys.argv[1], "-o", sys.argv[2], "-q"])
+print(status, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+@pytest.mark.parametrize("key,old,new,reason", [
+    ("automl_pathway", "automl_pathway: 0.9540216", "automl_pathway: 1e999999999", "out of range"),
+    ("automl_pathway", "automl_pathway: 0.9540216", "automl_pathway: '1" + "0" * 100 + "'", "too long"),
+    ("automl_pathway", "automl_pathway: 0.9540216", "automl_pathway: 1.0e+400", "not a finite number"),
+    ("figtype", "figtype: Figure", "figtype: " + "9" * 5000, "5000 digits"),
+    ("schema-jsonld", "  license: CC0", "  license: CC0\n  dateModified: 2023-13-45", "'2023-13-45' is not a valid date"),
+])
+def test_values_out_of_range_are_clear_rejects(corpus, tmp_path, capsys, key, old, new, reason):
+    """Numbers are range-checked before Decimal/int see them (no billion-digit literal);
+    an impossible YAML date is named with its line and field, never 'unexpected error'."""
+    line = edit_text(corpus, old, new)
+    path = record_path(corpus)
+    if key == "schema-jsonld":
+        line = line_of(path.read_text(encoding="utf-8"), "  dateModified:")
+    item = check_one_reject(corpus, tmp_path, capsys, path, line, key, reason)
+    assert "unexpected" not in item["reason"] and "bug" not in item["reason"]
+
+
+def test_valid_yaml_date_in_jsonld_stays_text(corpus, tmp_path, capsys):
+    edit_text(corpus, "  license: CC0", "  license: CC0\n  dateModified: 2023-03-01")
+    status, items, err, out = run(corpus, tmp_path, capsys)
+    assert (status, items) == (0, [])
+    assert '<http://schema.org/dateModified> "2023-03-01"^^<http://schema.org/Date>' in out.read_text(encoding="utf-8")
+
+
+def test_figid_of_300_characters_is_a_clear_reject(corpus, tmp_path, capsys):
+    line = edit_text(corpus, f"figid: {BAD}\n", "figid: PMC1__" + "x" * 300 + "\n")
+    item = check_one_reject(corpus, tmp_path, capsys, record_path(corpus), line, "figid", "306 characters")
+    assert "at most 200" in item["reason"]
+
+
+@pytest.mark.parametrize("fmt", ["nt", "nq", "ttl", "jsonld"])
+def test_repeated_values_never_write_a_triple_twice(corpus, tmp_path, fmt):
+    """keywords: [LRP6, LRP6] in JSON-LD and 'LRP6 | LRP6' in the paper keywords: every
+    output format is a set."""
+    edit_text(corpus, "  - LRP5\n", "  - LRP6\n  - LRP6\n")
+    edit_text(corpus, "keywords: ", "keywords: LRP6 | LRP6 | ")
+    out = tmp_path / f"set.{fmt}"
+    report = build([corpus], out)
+    assert report.rejected == 0
+    formats = {"nt": ox.RdfFormat.N_TRIPLES, "nq": ox.RdfFormat.N_QUADS, "ttl": ox.RdfFormat.TURTLE,
+               "jsonld": ox.RdfFormat.JSON_LD}
+    statements = list(ox.parse(path=str(out), format=formats[fmt]))
+    assert len(statements) == len(set(statements)) == report.triples
+    lrp6 = [q for q in statements if q.predicate.value == "http://schema.org/keywords" and q.object.value == "LRP6"]
+    assert len({(q.subject, q.graph_name) for q in lrp6}) == len(lrp6) >= 2  # the figure's and the paper's
+
+
+def test_no_unexpected_error_path_left():
+    """The one catch-all in the pipeline says it is a bug in kg, never just 'unexpected error'."""
+    root = Path(__file__).resolve().parent.parent / "kg"
+    for source in root.rglob("*.py"):
+        assert "unexpected error" not in source.read_text(encoding="utf-8"), source

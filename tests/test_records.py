@@ -377,3 +377,139 @@ def test_table_cell_with_lone_carriage_return_is_a_warning(tmp_path):
     assert warning.line == len(original.splitlines()) + 1 and warning.level == "warning"
     assert warning.path.endswith("-diseases.tsv") and "carriage return" in warning.reason
     assert len(record.diseases) == len(tsv_rows(DATA_DIR / f"{TSV_FIGID}-diseases.tsv"))
+
+
+# --------------------------------------------------------------------------- every real table form (issue 8)
+
+
+def test_every_real_table_schema_reads_without_warnings():
+    """The 46 real tables: genes with 11 or 10 columns (no count_synonym), count_* as NA,
+    NA symbols, chemicals with NA MeSH ids, duplicate rows; only the OCR word 'NA' warns."""
+    headers = {tuple(p.read_text(encoding="utf-8").split("\n", 1)[0].split("\t")) for p in DATA_DIR.glob("*.tsv")}
+    assert len([h for h in headers if "ncbigene_id" in h]) == 2  # the 10- and 11-column genes tables
+    warnings = []
+    for path in sorted(FIGURES.glob("*.md")):
+        warnings += read_record(RecordSource(path, data_dir_for(path))).warnings
+    assert [(Path(w.path).name, w.line, w.field) for w in warnings] == \
+        [("PMC10030510__fimmu-14-1140749-g002-genes.tsv", 68, "word")]
+
+
+def test_word_source_identifier_tables(tmp_path):
+    """The older table schema (as the inline lists): ``source`` or the identifier's prefix
+    says what the identifier is; anything else is left out with a warning."""
+    root = copy_of_record(tmp_path / "wsi")
+    (root / "_data" / f"{TSV_FIGID}-chemicals.tsv").write_text(
+        "word\tsource\tidentifier\n"
+        "Glucose\tMESH\tD005947\n"
+        "ATP\t\tmesh:D000255\n"
+        "Heme\tCHEBI\tchebi:30413\n"
+        "Mystery\tPUBCHEM\t12345\n"
+        "Lonely\tNA\tNA\n", encoding="utf-8")
+    (root / "_data" / f"{TSV_FIGID}-diseases.tsv").write_text(
+        "word\tsource\tidentifier\nMyeloma\tdoid\t9538\n", encoding="utf-8")
+    record = read_record(source_of(TSV_FIGID, root))
+    assert [(c.word, c.mesh, c.xref) for c in record.chemicals] == [
+        ("Glucose", "D005947", None), ("ATP", "mesh:D000255", None), ("Heme", None, "chebi:30413"),
+        ("Mystery", None, None), ("Lonely", None, None)]
+    assert [(d.word, d.mesh, d.xref) for d in record.diseases] == [("Myeloma", None, "9538")]
+    [warning] = record.warnings
+    assert (warning.line, warning.field, warning.level) == (5, "identifier", "warning")
+    assert "PUBCHEM" in warning.reason
+
+
+def test_front_matter_forms_the_site_publishes(tmp_path):
+    """``year: ''``, ``genes: []``, ``figlink`` without its leading '/' all convert."""
+    from kg.mapping import map_record
+
+    path = tmp_path / f"{TSV_FIGID}.md"
+    text = (FIGURES / f"{TSV_FIGID}.md").read_text(encoding="utf-8")
+    text = text.replace("year: '2023'", "year: ''").replace("figlink: /pmc/", "figlink: pmc/")
+    text = text.replace("figtype: Figure\n", "figtype: Figure\ngenes: []\nchemicals: NA\n")
+    path.write_text(text, encoding="utf-8")
+    figure = map_record(read_record(RecordSource(path, None)))
+    lines = "".join(figure.lines())
+    assert "hasPublicationYear" not in lines and figure.warnings == []
+    assert "<https://www.ncbi.nlm.nih.gov/pmc/articles/" in lines
+
+
+def test_duplicate_rows_collapse_and_write_each_triple_once(tmp_path):
+    from kg.mapping import map_record
+
+    root = copy_of_record(tmp_path / "dups")
+    table = root / "_data" / f"{TSV_FIGID}-genes.tsv"
+    text = table.read_text(encoding="utf-8")
+    body = text.split("\n", 1)[1]
+    table.write_text(text + body + body, encoding="utf-8")  # every row three times
+    record = read_record(source_of(TSV_FIGID, root))
+    assert len(record.genes) == len(tsv_rows(DATA_DIR / f"{TSV_FIGID}-genes.tsv")) and record.warnings == []
+    lines = map_record(record).lines()
+    assert len(lines) == len(set(lines))
+
+
+def test_unreadable_table_is_a_warning(tmp_path):
+    import os
+
+    if os.geteuid() == 0:  # root reads anything: use a folder where the table should be
+        root = copy_of_record(tmp_path / "unreadable")
+        table = root / "_data" / f"{TSV_FIGID}-diseases.tsv"
+        table.unlink()
+        table.mkdir()
+        record = read_record(source_of(TSV_FIGID, root))
+        assert record.diseases == [] and record.warnings == []  # a folder is no table
+        return
+    root = copy_of_record(tmp_path / "unreadable")
+    table = root / "_data" / f"{TSV_FIGID}-diseases.tsv"
+    table.chmod(0)
+    record = read_record(source_of(TSV_FIGID, root))
+    [warning] = record.warnings
+    assert warning.path.endswith("-diseases.tsv") and "cannot read" in warning.reason
+
+
+# --------------------------------------------------------------------------- the sample, end to end (CLI)
+
+
+def test_sample_builds_with_no_rejects_and_reparses_everywhere(tmp_path):
+    """`kg build` (a subprocess) on the 35 records with all 46 tables: exit 0, no rejects,
+    the one row warning in the rejects report; the Turtle re-parses in rdflib, pyoxigraph
+    and rapper to the same count, and `kg validate` passes."""
+    import json
+    import subprocess
+    import sys
+
+    import pyoxigraph as ox
+    from rdflib import Graph
+
+    from conftest import rapper_check
+
+    out, rejects = tmp_path / "s.ttl", tmp_path / "r.jsonl"
+    kg = [sys.executable, "-m", "kg.cli"]
+    run = subprocess.run(kg + ["build", str(SAMPLE), "-o", str(out), "--rejects", str(rejects), "-j", "2"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert len(list(DATA_DIR.glob("*.tsv"))) == 46
+    assert re.search(r"35 records read, 35 converted, 0 rejected, 1 warning, (\d+) triples", run.stderr), run.stderr
+    [item] = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert (item["level"], item["line"], item["field"]) == ("warning", 68, "word")
+    count = int(re.search(r"(\d+) triples", run.stderr).group(1))
+    assert len(Graph().parse(out, format="turtle")) == count
+    assert len(list(ox.parse(path=str(out), format=ox.RdfFormat.TURTLE))) == count
+    assert rapper_check(out)[0] == count
+    check = subprocess.run(kg + ["validate", str(out)], capture_output=True, text=True, timeout=300)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_warnings_reach_the_report_through_the_store_too(tmp_path, jobs):
+    import json
+
+    from kg.pipeline import build
+
+    rejects = tmp_path / "r.jsonl"
+    report = build([SAMPLE], store=tmp_path / "store", rejects=rejects, jobs=jobs)
+    assert (report.rejected, report.warnings, report.exit_status) == (0, 1, 0)
+    assert "1 warning," in str(report)
+    [item] = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert item == report.rejects[0] and item["level"] == "warning"
+    plain = build([SAMPLE], tmp_path / "s.nt", jobs=jobs)
+    assert plain.rejects == report.rejects
+    assert re.search(r" 0 rejected, \d+ triples", str(build([FIGURES / f"{TSV_FIGID}.md"], tmp_path / "two.nt")))
