@@ -17,7 +17,7 @@ import yaml
 
 from kg.query import format_results, list_queries, resolve_query, run_query
 
-from conftest import ROOT, SAMPLE
+from conftest import SAMPLE
 
 NCBIGENE = "http://identifiers.org/ncbigene/"
 TAXON = "http://purl.obolibrary.org/obo/NCBITaxon_"
