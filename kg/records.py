@@ -56,7 +56,7 @@ class RecordError(Exception):
         if level not in LEVELS:
             raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
         self.path = str(path)
-        self.reason = reason
+        self.reason = " ".join(reason.splitlines())  # one line on stderr and in the report
         self.line = line
         self.field = field
         self.level = level
@@ -438,6 +438,11 @@ def parse_front_matter(front_matter: str, path: Path | str) -> dict[str, Any]:
         if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(problem):
             problem = f"YAML tag not allowed ({problem.split('tag')[-1].strip()})"
         raise RecordError(path, f"invalid YAML front matter: {problem}", line) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a NUL, U+FFFE...)
+        line = front_matter.count("\n", 0, exc.position) + 2 if isinstance(exc.position, int) else None
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        raise RecordError(path, f"invalid YAML front matter: character U+{code:04X} is not allowed "
+                          f"({exc.reason})", line) from None
     except yaml.YAMLError as exc:
         raise RecordError(path, f"invalid YAML front matter: {exc}", None) from None
     except RecursionError:

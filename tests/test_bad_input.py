@@ -550,3 +550,9 @@ def test_no_unexpected_error_path_left():
     root = Path(__file__).resolve().parent.parent / "kg"
     for source in root.rglob("*.py"):
         assert "unexpected error" not in source.read_text(encoding="utf-8"), source
+
+
+def test_character_yaml_refuses_is_a_one_line_reject(corpus, tmp_path, capsys):
+    line = edit_text(corpus, "number: F3", "number: F\x003")
+    item = check_one_reject(corpus, tmp_path, capsys, record_path(corpus), line, None, "U\\+0000 is not allowed")
+    assert "\n" not in item["reason"]
