@@ -24,7 +24,7 @@ from typing import Any, Callable
 from . import vocab
 from .jsonld import JsonLdError, jsonld_triples
 from .ntriples import iri, literal, triple
-from .records import GeneRow, Record, RecordError, TermRow, value, values
+from .records import GeneRow, Record, RecordError, TermRow, value, values, warning
 from .vocab import BIBO, DC, DCTERMS, FABIO, KG, RDF, RDFS, SCHEMA, SKOS, WP, XSD
 
 
@@ -95,6 +95,7 @@ class FigureGraph:
     entities: list[str] = field(default_factory=list)
     paper_iri: str | None = None
     source: str = ""
+    warnings: list[RecordError] = field(default_factory=list)  # row-level: left out, the figure converts
 
     @property
     def graph(self) -> str:
@@ -135,12 +136,16 @@ class _Mapper:
         except ValueError as exc:
             raise self.record.error(key, str(exc)) from None
 
-    @staticmethod
-    def row_checked(row: GeneRow | TermRow, column: str, build: Callable[[str], str], raw: str) -> str:
+    def row_checked(self, row: GeneRow | TermRow, column: str, build: Callable[[str], str], raw: str,
+                    consequence: str) -> str | None:
+        """``build(raw)`` for a table cell; a ``ValueError`` becomes a row-level warning
+        (``consequence`` says what is left out) and ``None``."""
         try:
             return build(raw)
         except ValueError as exc:
-            raise RecordError(row.where.path, str(exc), row.where.line, column) from None
+            self.out.warnings.append(warning(row.where.path, f"{exc}; {consequence}", row.where.line,
+                                             row.where.field(column)))
+            return None
 
     # ------------------------------------------------------------------ mapping
     def run(self) -> FigureGraph:
@@ -150,11 +155,13 @@ class _Mapper:
         figure = vocab.figure_iri(fig_id)
         if isinstance(block, dict) and block.get("@id") is not None:
             figure = self.checked("schema-jsonld", vocab.figure_page_iri, str(block["@id"])) or figure
-        out = FigureGraph(fig_id, figure, self.record.digest, source=str(self.record.path))
+        out = FigureGraph(fig_id, figure, self.record.digest, source=str(self.record.path),
+                          warnings=list(self.record.warnings))
         self.fig = iri(figure)
         self.out = out
         self.entity_seen: set[str] = set()
         self.own_seen: set[str] = set()
+        self.paper_seen: set[str] = set()
         self.figure_fields()
         self.paper_fields()
         self.organisms()
@@ -163,13 +170,26 @@ class _Mapper:
         self.terms("disease", self.record.diseases)
         if block is not None:
             try:
-                out.own.extend(jsonld_triples(block, figure))
+                lines = jsonld_triples(block, figure)
             except JsonLdError as exc:
                 raise self.record.error("schema-jsonld", str(exc)) from None
+            # the figure's own statements stay its own; any other subject the block describes
+            # is shared (written once per output, like the entities)
+            mine = (self.fig, f"<{figure}#")
+            for line in lines:
+                if line.startswith(mine):
+                    self.add_own(line)
+                else:
+                    self.add_entity(line)
+        if self.entity_seen & self.own_seen or self.paper_seen & self.own_seen:  # only a crafted @id gets here
+            shared = self.entity_seen | self.paper_seen
+            out.own = [line for line in out.own if line not in shared]
         return out
 
     def own(self, p: str, o: str, s: str | None = None) -> None:
-        line = triple(s or self.fig, p, o)
+        self.add_own(triple(s or self.fig, p, o))
+
+    def add_own(self, line: str) -> None:
         if line not in self.own_seen:
             self.own_seen.add(line)
             self.out.own.append(line)
@@ -216,7 +236,10 @@ class _Mapper:
         self.own(IS_PART_OF, paper)
 
         def add(p: str, o: str) -> None:
-            self.out.paper.append(triple(paper, p, o))
+            line = triple(paper, p, o)
+            if line not in self.paper_seen:  # "A | A" keywords: one triple
+                self.paper_seen.add(line)
+                self.out.paper.append(line)
 
         add(A, T_PAPER)
         pmc = self.text("pmcid") or ""
@@ -237,22 +260,38 @@ class _Mapper:
 
     # ------------------------------------------------------------------ entities
     def entity(self, s: str, p: str, o: str) -> None:
-        line = triple(s, p, o)
+        self.add_entity(triple(s, p, o))
+
+    def add_entity(self, line: str) -> None:
         if line not in self.entity_seen:
             self.entity_seen.add(line)
             self.out.entities.append(line)
 
-    def taxon(self, taxid: str, name: str | None, row: GeneRow | None = None) -> str:
-        taxon = iri(self.row_checked(row, "organism_id", vocab.taxon_iri, taxid) if row else vocab.taxon_iri(taxid))
+    def taxon(self, taxid: str, name: str | None) -> str:
+        taxon = iri(vocab.taxon_iri(taxid))
         self.entity(taxon, A, T_ORGANISM)
         if name:
             self.entity(taxon, LABEL, literal(name))
         return taxon
 
+    def table_taxa(self) -> dict[str, tuple[str, str]]:
+        """``name (lower case) -> (taxid, name)`` as this record's genes table pairs
+        ``organism_name`` with ``organism_id`` (names paired with two ids are left out)."""
+        pairs: dict[str, set[tuple[str, str]]] = {}
+        for row in self.record.genes:
+            if row.organism_name and row.taxid and row.taxid.isdigit():
+                pairs.setdefault(row.organism_name.lower(), set()).add((row.taxid, row.organism_name))
+        return {name: next(iter(found)) for name, found in pairs.items() if len({t for t, _ in found}) == 1}
+
     def organisms(self) -> None:
+        """Organism names become taxa when this record's genes table or the bundled NCBI
+        Taxonomy names say which taxon the exact name is; else a kg:organismName literal."""
+        table = None
         for key, prop in (("organisms", K["metadataOrganism"]), ("organisms_ner", K["nerOrganism"])):
             for name in values(self.f.get(key)):
-                known = vocab.organism_for_name(name)
+                if table is None:
+                    table = self.table_taxa()
+                known = table.get(name.strip().lower()) or vocab.organism_for_name(name)
                 if known is None:
                     self.own(K["organismName"], literal(name))
                     continue
@@ -260,12 +299,14 @@ class _Mapper:
                 self.own(prop, taxon)
                 self.own(WP_ORGANISM, taxon)
 
-    def mention(self, kind: str, entity_id: str, word: str, refers: list[str], match: str | None,
+    def mention(self, kind: str, entity_id: str, word: str | None, refers: list[str], match: str | None,
                 source: str | None) -> None:
-        m = iri(vocab.mention_iri(self.out.figure, kind, entity_id, word))
+        """One mention node; without an OCR word (``NA`` in the table) it has no kg:ocrWord."""
+        m = iri(vocab.mention_iri(self.out.figure, kind, entity_id, word or ""))
         self.own(K["hasMention"], m)
         self.own(A, T_MENTION[kind], m)
-        self.own(K["ocrWord"], literal(word), m)
+        if word is not None:
+            self.own(K["ocrWord"], literal(word), m)
         if match is not None:
             self.own(K["matchedText"], literal(match), m)
         if source is not None:
@@ -275,30 +316,50 @@ class _Mapper:
 
     def genes(self) -> None:
         for row in self.record.genes:
-            if row.ncbigene_id is None:
-                self.mention("gene", "-", row.word, [], row.match, row.source)
+            gene_iri = None
+            if row.ncbigene_id is not None:
+                gene_iri = self.row_checked(row, "ncbigene_id", vocab.gene_iri, row.ncbigene_id,
+                                            "no gene is linked" + (", the OCR word is kept" if row.word else ""))
+            if gene_iri is None:
+                if row.word is not None:
+                    self.mention("gene", "-", row.word, [], row.match, row.source)
                 continue
-            gene = iri(self.row_checked(row, "ncbigene_id", vocab.gene_iri, row.ncbigene_id))
+            gene = iri(gene_iri)
+            assert row.ncbigene_id is not None
             self.own(K["mentionsGene"], gene)
             self.mention("gene", row.ncbigene_id, row.word, [gene], row.match, row.source)
-            if row.taxid:
-                taxon = self.taxon(row.taxid, row.organism_name, row)
+            taxid = None
+            if row.taxid and self.row_checked(row, "organism_id", vocab.taxon_iri, row.taxid,
+                                              "the gene is linked without an organism"):
+                taxid = row.taxid
+                taxon = self.taxon(taxid, row.organism_name)
                 self.own(K["tableOrganism"], taxon)
                 self.own(WP_ORGANISM, taxon)
-            for line in _gene_lines(gene, row.ncbigene_id, row.symbol, row.taxid):
-                if line not in self.entity_seen:
-                    self.entity_seen.add(line)
-                    self.out.entities.append(line)
+            for line in _gene_lines(gene, row.ncbigene_id, row.symbol, taxid):
+                self.add_entity(line)
 
     def terms(self, kind: str, rows: list[TermRow]) -> None:
         link = K["mentionsChemical"] if kind == "chemical" else K["mentionsDisease"]
         xref_iri = vocab.chebi_iri if kind == "chemical" else vocab.doid_iri
         xref_column = "chebi" if kind == "chemical" else "doid"
         for row in rows:
-            if row.mesh is None:
-                self.mention(kind, "-", row.word, [], row.match, row.source)
+            mesh = None
+            if row.mesh is not None:
+                mesh = self.row_checked(row, "mesh", vocab.mesh_iri, row.mesh, "the MeSH term is left out")
+            xref = None
+            if row.xref:
+                xref = self.row_checked(row, xref_column, xref_iri, row.xref, f"the {xref_column.upper()} term is left out")
+            if mesh is None:  # no MeSH term: the mention refers to the ChEBI/DOID term if there is one
+                refers = []
+                if xref is not None:
+                    refers.append(iri(xref))
+                    if row.name:
+                        self.entity(iri(xref), LABEL, literal(row.name))
+                if row.word is not None or refers:
+                    self.mention(kind, xref[xref.rindex("_") + 1:] if xref else "-", row.word, refers, row.match,
+                                 row.source)
                 continue
-            node = iri(self.row_checked(row, "mesh", vocab.mesh_iri, row.mesh))
+            node = iri(mesh)
             entity_id = node[len(vocab.MESH) + 1:-1]
             self.own(link, node)
             refers = [node]
@@ -309,8 +370,8 @@ class _Mapper:
                 self.entity(node, A, T_DISEASE)
             if row.match:
                 self.entity(node, LABEL, literal(row.match))
-            if row.xref:
-                xref = iri(self.row_checked(row, xref_column, xref_iri, row.xref))
+            if xref is not None:
+                xref = iri(xref)
                 self.entity(node, CLOSE_MATCH, xref)
                 if kind == "chemical":
                     self.entity(node, WP_CHEBI, xref)
@@ -346,19 +407,41 @@ def _year(text: str) -> str:
     return text
 
 
+#: Scores are probabilities; a decimal is refused past this many characters or this exponent,
+#: before ``Decimal`` formats it (``1e999999999`` would be a billion-digit literal).
+MAX_DECIMAL_CHARS = 40
+MAX_DECIMAL_EXPONENT = 30
+MAX_INTEGER_DIGITS = 18
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
+
+
 def _decimal(text: str) -> str:
+    if len(text) > MAX_DECIMAL_CHARS:
+        raise ValueError(f"number too long (more than {MAX_DECIMAL_CHARS} characters): {_short(text)}")
+    if not _DECIMAL.fullmatch(text):
+        infinite = text.lower().lstrip("+-.") in ("inf", "infinity", "nan")
+        raise ValueError(f"not a {'finite ' if infinite else ''}number: {_short(text)}")
+    mantissa, _, exponent = text.lower().partition("e")
+    if exponent and abs(int(exponent)) > MAX_DECIMAL_EXPONENT + MAX_DECIMAL_CHARS:
+        raise ValueError(f"number out of range (exponent beyond ±{MAX_DECIMAL_EXPONENT}): {_short(text)}")
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"not a number: {text!r}") from None
-    if not number.is_finite():
-        raise ValueError(f"not a finite number: {text!r}")
+        raise ValueError(f"not a number: {_short(text)}") from None
+    if number and abs(number.adjusted()) > MAX_DECIMAL_EXPONENT:
+        raise ValueError(f"number out of range (exponent beyond ±{MAX_DECIMAL_EXPONENT}): {_short(text)}")
     return format(number, "f")
 
 
 def _integer(text: str) -> str:
-    if not text.isdigit():
-        raise ValueError(f"not a whole number: {text!r}")
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"not a whole number: {_short(text)}")
+    if len(text.lstrip("0")) > MAX_INTEGER_DIGITS:
+        raise ValueError(f"number out of range (more than {MAX_INTEGER_DIGITS} digits): {_short(text)}")
     return str(int(text))
 
 

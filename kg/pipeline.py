@@ -30,6 +30,7 @@ from .serialize import Renderer
 from .sinks import Sink, output_sink
 
 RejectHandler = Callable[[RecordError], None]
+WarningHandler = Callable[[RecordError], None]
 
 
 @dataclass
@@ -46,6 +47,7 @@ class BuildReport:
     output: str | None = None
     store: str | None = None
     figures_unchanged: int = 0
+    warnings: int = 0  # row-level problems: reported in ``rejects`` (level "warning"), the figures converted
 
     @property
     def exit_status(self) -> int:
@@ -60,7 +62,8 @@ class BuildReport:
         if self.store:
             written.append(f"{self.quads} quads written to store {self.store}")
         unchanged = f" ({self.figures_unchanged} unchanged)" if self.figures_unchanged else ""
-        return (f"{self.records_read} records read, {self.converted} converted{unchanged}, {self.rejected} rejected, "
+        warned = f", {self.warnings} warning{'s' if self.warnings != 1 else ''}" if self.warnings else ""
+        return (f"{self.records_read} records read, {self.converted} converted{unchanged}, {self.rejected} rejected{warned}, "
                 f"{', '.join(written)} in {self.seconds:.2f} s "
                 f"({rate:.0f} records/s)")
 
@@ -74,7 +77,8 @@ def convert_one(source: RecordSource, prepare: Callable[[FigureGraph], Any] | No
     except RecordError as exc:
         return exc
     except Exception as exc:  # noqa: BLE001 - one bad record must never stop the build
-        return RecordError(source.path, f"unexpected error: {type(exc).__name__}: {exc}")
+        return RecordError(source.path, f"kg failed on this record ({type(exc).__name__}: {exc}); "
+                           "this is a bug in kg, please report it with the record")
 
 
 def default_jobs() -> int:
@@ -84,11 +88,13 @@ def default_jobs() -> int:
 def convert(sources: Sequence[RecordSource], jobs: int = 1, on_reject: RejectHandler | None = None,
             on_record: Callable[[], None] | None = None,
             skip: Callable[[RecordSource], bool] | None = None,
-            prepare: Callable[[FigureGraph], Any] | None = None) -> Iterator[Any]:
+            prepare: Callable[[FigureGraph], Any] | None = None,
+            on_warning: WarningHandler | None = None) -> Iterator[Any]:
     """Figure graphs of ``sources`` in order; rejects (bad records, duplicate figids) go to
-    ``on_reject``.  ``jobs > 1`` reads and maps in that many processes, same output.
+    ``on_reject``, the row-level warnings of each figure yielded to ``on_warning`` (just
+    before it is yielded).  ``jobs > 1`` reads and maps in that many processes, same output.
     ``prepare`` (picklable) runs on each figure where it was mapped; its result is yielded
-    instead (it must keep ``figid`` and ``source``)."""
+    instead (it must keep ``figid``, ``source`` and ``warnings``)."""
     claims = FigidClaims(sources)
     dispatched: deque[int] = deque()  # indices of the records in flight, in order
 
@@ -123,6 +129,9 @@ def convert(sources: Sequence[RecordSource], jobs: int = 1, on_reject: RejectHan
                                       f"{sources[earlier].path} already describes that figure; this record is skipped",
                                       None, "schema-jsonld"))
             continue
+        if on_warning:
+            for item in getattr(result, "warnings", ()):
+                on_warning(item)
         yield result
 
 
@@ -290,7 +299,8 @@ def build(sources: Iterable[str | Path], output: str | Path | None = None, *, fo
     gzipped shards) in ``format`` (turtle, nt, nq, jsonld; by default what the output's
     extension says, else Turtle) and/or builds straight into the Oxigraph ``store`` folder
     (``incremental``: unchanged records are skipped).  ``rejects`` receives one JSON line per
-    rejected record; ``log`` each reject as text.  Raises FileNotFoundError for a missing
+    rejected record (``"level": "error"``) and per row-level warning (``"level": "warning"``:
+    a table row or value left out, the figure still converted); ``log`` each as text.  Raises FileNotFoundError for a missing
     source, :class:`~kg.errors.KgError` for a source with no records or an output kg must
     not write, and ValueError for bad options.
     """
@@ -319,6 +329,12 @@ def build(sources: Iterable[str | Path], output: str | Path | None = None, *, fo
         if log:
             log(f"rejected {error}")
 
+    def on_warning(item: RecordError) -> None:
+        report.warnings += 1
+        report.rejects.append(item.as_dict())
+        if log:
+            log(f"warning {item}")
+
     def counted(figures: Iterable[FigureGraph]) -> Iterator[FigureGraph]:
         for figure in figures:
             report.converted += 1
@@ -330,11 +346,12 @@ def build(sources: Iterable[str | Path], output: str | Path | None = None, *, fo
 
             result = build_into_store(found, store, jobs=jobs, on_reject=on_reject, on_record=progress.step,
                                       incremental=incremental and output is None, also_write=output,
-                                      format=fmt, shard_lines=shard_lines, counted=counted)
+                                      format=fmt, shard_lines=shard_lines, counted=counted, on_warning=on_warning)
             report.quads, report.triples, report.figures_unchanged = result.quads, result.file_triples, result.unchanged
         else:
             sinks = [output_sink(output, fmt, shard_lines)]
-            stats = run_sinks(counted(convert(found, jobs, on_reject, progress.step, prepare=_prepare(sinks))), sinks)
+            stats = run_sinks(counted(convert(found, jobs, on_reject, progress.step, prepare=_prepare(sinks),
+                                              on_warning=on_warning)), sinks)
             report.triples = stats[0].statements
     finally:
         progress.close()

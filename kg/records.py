@@ -5,13 +5,15 @@ lines.  Its gene/chemical/disease tables are ``_data/<figid>-{genes,chemicals,di
 beside the ``_figures/`` folder (current layout) or inline ``genes:``/``chemicals:``/
 ``diseases:`` lists (older layout).  Both layouts are read into one :class:`Record`.
 
-Anything wrong with a record raises :class:`RecordError`, which names the file, the line
-(when known), the field and the reason, so one bad record can be reported and skipped.
+A record that cannot be read at all raises :class:`RecordError`, which names the file, the
+line (when known), the field and the reason, so one bad record can be reported and skipped.
+A problem confined to one table row (or inline list item) never drops the figure: the row is
+skipped or kept as far as it is sound, and a warning (a :class:`RecordError` with
+``level="warning"``) is added to :attr:`Record.warnings`.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import re
@@ -31,24 +33,38 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 MISSING = frozenset({"", "NA", ".na.character"})
 
 TABLE_KINDS = ("genes", "chemicals", "diseases")
-TABLE_COLUMNS = {
-    "genes": ("organism_id", "organism_name", "word", "match", "ncbigene_symbol", "ncbigene_id", "source"),
-    "chemicals": ("word", "mesh", "match", "name", "chebi"),
-    "diseases": ("word", "mesh", "match", "name", "doid"),
-}
 MAX_RECORD_BYTES = 16 * 1024 * 1024
+#: A figid names files (``<figid>.md``, ``<figid>-chemicals.tsv``): file names stop at 255 bytes.
+MAX_FIGID_CHARS = 200
+#: YAML aliases may expand the front matter to at most this many times its own size...
+MAX_EXPANSION_FACTOR = 10
+#: ...or to this many characters, whichever is larger.
+MIN_EXPANSION_LIMIT = 4 * 1024 * 1024
+#: Integers in YAML with more digits than this are refused before Python converts them.
+MAX_INT_DIGITS = 100
 HUMAN_TAXID = "9606"
+LEVELS = ("error", "warning")
 
 
 class RecordError(Exception):
-    """A record that cannot be converted: where it is and why."""
+    """A problem with a record: where it is and why.  ``level="error"`` (the default): the
+    record cannot be converted; ``level="warning"``: one row or value was left out and the
+    record still converts."""
 
-    def __init__(self, path: Path | str, reason: str, line: int | None = None, field: str | None = None):
+    def __init__(self, path: Path | str, reason: str, line: int | None = None, field: str | None = None,
+                 level: str = "error"):
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
         self.path = str(path)
-        self.reason = reason
+        self.reason = " ".join(reason.splitlines())  # one line on stderr and in the report
         self.line = line
         self.field = field
+        self.level = level
         super().__init__(str(self))
+
+    @property
+    def is_warning(self) -> bool:
+        return self.level == "warning"
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
@@ -56,25 +72,46 @@ class RecordError(Exception):
         return f"{where}:{what} {self.reason}"
 
     def __reduce__(self):  # survives the trip back from worker processes
-        return (RecordError, (self.path, self.reason, self.line, self.field))
+        return (RecordError, (self.path, self.reason, self.line, self.field, self.level))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"file": self.path, "line": self.line, "field": self.field, "reason": self.reason}
+        return {"file": self.path, "line": self.line, "field": self.field, "reason": self.reason, "level": self.level}
+
+
+def warning(path: Path | str, reason: str, line: int | None = None, field: str | None = None) -> RecordError:
+    """A row-level problem: reported, and the record still converts."""
+    return RecordError(path, reason, line, field, "warning")
 
 
 @dataclass(frozen=True)
 class Location:
-    """A file and 1-based line, for error messages."""
+    """A file and 1-based line, for error messages; for an inline list item (older layout)
+    also the list's key and the item's 1-based position."""
 
     path: str
     line: int | None = None
+    key: str | None = None
+    item: int | None = None
+
+    def field(self, column: str) -> str:
+        """How to name ``column`` of this row in a message: the TSV column, or for an inline
+        item ``genes[3].entrez`` (the item's own key, see :data:`INLINE_KEYS`)."""
+        if self.key is None:
+            return column
+        return f"{self.key}[{self.item}].{INLINE_KEYS.get(column, column)}"
+
+
+#: The inline (older layout) item keys that hold what a table column holds.
+INLINE_KEYS = {"ncbigene_id": "entrez", "ncbigene_symbol": "hgnc_symbol", "match": "symbol", "mesh": "identifier",
+               "chebi": "identifier", "doid": "identifier"}
 
 
 @dataclass(frozen=True)
 class GeneRow:
-    """One OCR gene match: the OCR ``word`` mapped (via ``match``/``source``) to an NCBI gene."""
+    """One OCR gene match: the OCR ``word`` mapped (via ``match``/``source``) to an NCBI gene.
+    ``word`` is None when the table gives none (``NA``): the gene is still linked."""
 
-    word: str
+    word: str | None
     match: str | None
     source: str | None
     ncbigene_id: str | None
@@ -88,7 +125,7 @@ class GeneRow:
 class TermRow:
     """One OCR chemical or disease match: MeSH id plus ChEBI (chemicals) or DOID (diseases)."""
 
-    word: str
+    word: str | None
     mesh: str | None
     match: str | None
     name: str | None
@@ -108,6 +145,7 @@ class Record:
     genes: list[GeneRow] = field(default_factory=list)
     chemicals: list[TermRow] = field(default_factory=list)
     diseases: list[TermRow] = field(default_factory=list)
+    warnings: list[RecordError] = field(default_factory=list)
 
     @property
     def figid(self) -> str:
@@ -115,15 +153,39 @@ class Record:
 
     def line_of(self, key: str) -> int | None:
         """1-based line of the top-level front-matter ``key`` in the record file."""
-        pattern = re.compile(rf"^['\"]?{re.escape(key)}['\"]?\s*:")
-        for number, text in enumerate(self.front_matter.split("\n"), start=2):  # not splitlines(): U+2028...
-            if pattern.match(text):
-                return number
-        return None
+        return line_of_key(self.front_matter, key)
 
     def error(self, key: str, reason: str) -> RecordError:
         """A :class:`RecordError` pointing at front-matter ``key``."""
         return RecordError(self.path, reason, self.line_of(key), key)
+
+    def warn(self, path: Path | str, reason: str, line: int | None = None, field: str | None = None) -> None:
+        """Add a row-level warning (the record still converts)."""
+        self.warnings.append(warning(path, reason, line, field))
+
+
+def line_of_key(front_matter: str, key: str) -> int | None:
+    """1-based line (in the record file) of the top-level front-matter ``key``."""
+    pattern = re.compile(rf"^['\"]?{re.escape(key)}['\"]?\s*:")
+    for number, text in enumerate(front_matter.split("\n"), start=2):  # not splitlines(): U+2028...
+        if pattern.match(text):
+            return number
+    return None
+
+
+def key_at_line(front_matter: str, line: int) -> str | None:
+    """The top-level front-matter key whose value holds file line ``line``."""
+    key = None
+    for number, text in enumerate(front_matter.split("\n"), start=2):
+        if number > line:
+            break
+        match = _TOP_KEY.match(text)
+        if match:
+            key = match.group(1) or match.group(2) or match.group(3)
+    return key
+
+
+_TOP_KEY = re.compile(r"""^(?:'([^']+)'|"([^"]+)"|([^\s#'"\-][^:]*?))\s*:(?:\s|$)""")
 
 
 @dataclass(frozen=True)
@@ -237,7 +299,8 @@ def data_dir_for(record_file: Path) -> Path | None:
 
 
 def read_record(source: RecordSource) -> Record:
-    """Read and normalise one record with its tables; raises :class:`RecordError`."""
+    """Read and normalise one record with its tables; raises :class:`RecordError` when the
+    record cannot be read at all (row-level problems become :attr:`Record.warnings`)."""
     path = source.path
     try:
         raw = path.read_bytes()
@@ -250,34 +313,48 @@ def read_record(source: RecordSource) -> Record:
     fields = parse_front_matter(front_matter, path)
     fig = value(fields.get("figid"))
     if fig is None:
-        raise RecordError(path, "missing required field 'figid'", 1, "figid")
+        raise RecordError(path, "missing required field 'figid'", line_of_key(front_matter, "figid") or 1, "figid")
+    if len(fig) > MAX_FIGID_CHARS:
+        raise RecordError(path, f"figid is {len(fig)} characters long; at most {MAX_FIGID_CHARS} are allowed "
+                          "(it names the record's files)", line_of_key(front_matter, "figid"), "figid")
     fields["figid"] = fig
     record = Record(path=path, fields=fields, front_matter=front_matter, digest="")
     _read_inline_tables(record)
     tables = companion_tables(source, fig)
     for kind, (table, data) in tables.items():
-        _read_table(record, kind, table, data)
+        if isinstance(data, OSError):
+            record.warn(table, f"cannot read table: {data.strerror or data}; its rows are left out")
+        else:
+            _read_table(record, kind, table, data)
     record.digest = content_digest(raw, fig, tables)
     return record
 
 
-def companion_tables(source: RecordSource, fig: str) -> dict[str, tuple[Path, bytes]]:
-    """``kind -> (path, bytes)`` of the record's ``_data/<figid>-<kind>.tsv`` tables that exist."""
-    tables: dict[str, tuple[Path, bytes]] = {}
+def companion_tables(source: RecordSource, fig: str) -> dict[str, tuple[Path, bytes | OSError]]:
+    """``kind -> (path, bytes)`` of the record's ``_data/<figid>-<kind>.tsv`` tables that exist
+    (a table that exists but cannot be read: the ``OSError`` instead of bytes)."""
+    tables: dict[str, tuple[Path, bytes | OSError]] = {}
     if source.data_dir is not None:
         for kind in TABLE_KINDS:
             table = source.data_dir / f"{fig}-{kind}.tsv"
-            if table.is_file():
+            try:
+                if not table.is_file():
+                    continue
+            except OSError:  # e.g. a name too long for the file system: no such table
+                continue
+            try:
                 tables[kind] = (table, table.read_bytes())
+            except OSError as exc:
+                tables[kind] = (table, exc)
     return tables
 
 
-def content_digest(raw: bytes, fig: str, tables: dict[str, tuple[Path, bytes]]) -> str:
+def content_digest(raw: bytes, fig: str, tables: dict[str, tuple[Path, bytes | OSError]]) -> str:
     """SHA-256 of a record file and its tables (names included): what incremental builds compare."""
     digest = hashlib.sha256(raw)
     for kind, (_, data) in tables.items():
         digest.update(f"\0{fig}-{kind}\0".encode())
-        digest.update(data)
+        digest.update(data if isinstance(data, bytes) else b"\0unreadable\0")
     return digest.hexdigest()
 
 
@@ -316,83 +393,248 @@ def split_front_matter(text: str, path: Path | str) -> str:
 _CLOSING = re.compile(r"\n(?:---|\.\.\.)[ \t]*\r?(?:\n|$)")
 
 
-def parse_front_matter(front_matter: str, path: Path | str) -> dict[str, Any]:
-    """Safe-load the YAML front matter into a mapping; reject tags, aliases and non-mappings."""
+class _ValueError(yaml.constructor.ConstructorError):
+    """A scalar kg refuses to construct (an impossible date, a number too long)."""
+
+
+def _timestamp_as_text(loader: Any, node: yaml.ScalarNode) -> str:
+    """YAML dates and times stay the text the record wrote (JSON has no date type); an
+    impossible one (``2023-13-45``) is refused with its line."""
     try:
-        fields = yaml.load(front_matter, Loader=SafeLoader)  # noqa: S506 - safe loader
+        yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError) as exc:
+        raise _ValueError(None, None, f"{node.value!r} is not a valid date or time ({exc})", node.start_mark) from None
+    return str(node.value)
+
+
+def _bounded_int(loader: Any, node: yaml.ScalarNode) -> int:
+    """A YAML integer, refused past :data:`MAX_INT_DIGITS` digits (before Python converts it)."""
+    digits = sum(c.isdigit() for c in str(node.value))
+    if digits > MAX_INT_DIGITS:
+        raise _ValueError(None, None, f"a number with {digits} digits (at most {MAX_INT_DIGITS})", node.start_mark)
+    return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+
+
+class _Loader(SafeLoader):  # type: ignore[misc, valid-type]
+    """PyYAML's safe loader, except that dates stay text and integers are bounded."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+_Loader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
+
+
+def parse_front_matter(front_matter: str, path: Path | str) -> dict[str, Any]:
+    """Safe-load the YAML front matter into a mapping; reject tags, aliases of collections,
+    alias expansion past the limit, impossible dates, huge integers and non-mappings."""
+    try:
+        fields = yaml.load(front_matter, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 2 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if isinstance(exc, _ValueError):
+            raise RecordError(path, f"invalid value: {problem}", line,
+                              key_at_line(front_matter, line) if line else None) from None
         if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(problem):
             problem = f"YAML tag not allowed ({problem.split('tag')[-1].strip()})"
         raise RecordError(path, f"invalid YAML front matter: {problem}", line) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a NUL, U+FFFE...)
+        line = front_matter.count("\n", 0, exc.position) + 2 if isinstance(exc.position, int) else None
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        raise RecordError(path, f"invalid YAML front matter: character U+{code:04X} is not allowed "
+                          f"({exc.reason})", line) from None
     except yaml.YAMLError as exc:
         raise RecordError(path, f"invalid YAML front matter: {exc}", None) from None
+    except RecursionError:
+        raise RecordError(path, "invalid YAML front matter: lists or mappings nested too deeply") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a value PyYAML cannot construct
+        raise RecordError(path, f"invalid YAML front matter: cannot construct a value ({exc})") from None
     if not isinstance(fields, dict):
         kind = "empty" if fields is None else type(fields).__name__
         raise RecordError(path, f"front matter must be a YAML mapping, not {kind}", 2)
     if "*" in front_matter:  # an alias needs a '*': most records can skip the walk
-        _reject_shared_nodes(fields, path)
+        _check_aliases(fields, front_matter, path)
     return {str(k): v for k, v in fields.items()}
 
 
-def _reject_shared_nodes(fields: Any, path: Path | str) -> None:
-    """Refuse YAML aliases of collections: a record never needs them and they allow alias bombs."""
+def expansion_limit(front_matter: str) -> int:
+    """How many characters the front matter may expand to through YAML aliases."""
+    return max(MIN_EXPANSION_LIMIT, MAX_EXPANSION_FACTOR * len(front_matter))
+
+
+def _check_aliases(fields: dict[Any, Any], front_matter: str, path: Path | str) -> None:
+    """Refuse YAML aliases of collections (a record never needs them and they allow alias
+    bombs), and aliases of scalars that expand the front matter past :func:`expansion_limit`
+    (one 100 KB anchor used 20,000 times is 2 GB once expanded).  The walk stops at the limit."""
+    limit = expansion_limit(front_matter)
     seen: set[int] = set()
-    stack = [fields]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (dict, list)):
-            if id(node) in seen:
-                raise RecordError(path, "YAML aliases (*name) of lists or mappings are not allowed (possible alias bomb)")
-            seen.add(id(node))
-            stack.extend(node.values() if isinstance(node, dict) else node)
+    total = 0
+    for key, top in fields.items():
+        stack = [key, top]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (dict, list)):
+                if id(node) in seen:
+                    raise RecordError(path, "YAML aliases (*name) of lists or mappings are not allowed (possible alias bomb)")
+                seen.add(id(node))
+                total += 2
+                if isinstance(node, dict):
+                    for k, v in node.items():
+                        stack.append(k)
+                        stack.append(v)
+                else:
+                    stack.extend(node)
+            else:
+                total += len(node) if isinstance(node, str) else 8
+            if total > limit:
+                name = str(key)
+                raise RecordError(path, f"YAML aliases expand the front matter past {limit} characters "
+                                  f"({MAX_EXPANSION_FACTOR}x its size, at least {MIN_EXPANSION_LIMIT}): "
+                                  "refused (possible alias bomb)", line_of_key(front_matter, name), name)
 
 
 # --------------------------------------------------------------------------- tables
 
+#: Table columns kg uses, by kind and schema; any other column (organism_group, count_*...) is ignored.
+GENE_COLUMNS = ("organism_id", "organism_name", "word", "match", "ncbigene_symbol", "ncbigene_id", "source")
+TERM_COLUMNS = {"chemicals": ("word", "mesh", "match", "name", "chebi"), "diseases": ("word", "mesh", "match", "name", "doid")}
+SOURCE_COLUMNS = ("word", "source", "identifier")  # older table schema, as the inline lists
+#: ``source`` values (any case) or identifier prefixes naming each kind of identifier.
+XREF_SOURCES = {"chemicals": "chebi", "diseases": "doid"}
+
+
+def _table_lines(record: Record, path: Path, data: bytes) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of each line; a line that is not UTF-8 is reported and skipped.
+    Rows end at "\\n" (or "\\r\\n") only: str.splitlines() would also break a row at the
+    U+0085, U+2028, \\v, \\f... that OCR text can hold, and mis-number the lines after it."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        for number, line in enumerate(text.split("\n"), start=1):
+            yield number, line[:-1] if line.endswith("\r") else line
+        return
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        raw = raw[:-1] if raw.endswith(b"\r") else raw
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            what = "the header: table skipped" if number == 1 else "row skipped"
+            record.warn(path, f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); {what}", number)
+            if number == 1:
+                return
+            continue
+        yield number, line.lstrip("\ufeff") if number == 1 else line
+
 
 def _read_table(record: Record, kind: str, path: Path, data: bytes) -> None:
-    text = _decode(data, path)
-    # Rows end at "\n" (or "\r\n") only: str.splitlines() would also break a row at the
-    # U+0085, U+2028, \v, \f... that OCR text can hold, and mis-number the lines after it.
-    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
-    rows = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
-    try:
-        _read_rows(record, kind, path, rows)
-    except csv.Error as exc:  # a lone carriage return inside a cell
-        raise RecordError(path, f"bad TSV row: {exc}", rows.line_num) from None
-
-
-def _read_rows(record: Record, kind: str, path: Path, rows: Iterator[list[str]]) -> None:
-    header = next(rows, None)
-    if not header:  # an empty file: no rows
-        return
-    header = [h.strip() for h in header]
-    missing = [c for c in TABLE_COLUMNS[kind] if c not in header]
-    if missing:
-        raise RecordError(path, f"{kind} table lacks column(s) {', '.join(missing)}", 1, missing[0])
-    index = {name: i for i, name in enumerate(header)}
-    for number, row in enumerate(rows, start=2):
-        if not row or all(not cell.strip() for cell in row):
+    """Rows of one companion table into ``record``; bad rows are reported and skipped,
+    duplicate rows collapse into one."""
+    header: list[str] | None = None
+    index: dict[str, int] = {}
+    seen: set[tuple[str, ...]] = set()
+    for number, line in _table_lines(record, path, data):
+        if not line.strip("\t "):
+            continue  # blank line or only tabs
+        if header is None:
+            header = [h.strip() for h in line.split("\t")]
+            index = _table_schema(record, kind, path, header)
+            if not index:
+                return
             continue
-        if len(row) != len(header):
-            raise RecordError(path, f"row has {len(row)} fields, header has {len(header)}", number)
-        cell = {name: value(row[i]) for name, i in index.items()}
+        if "\r" in line:
+            record.warn(path, "a carriage return inside a cell; row skipped", number)
+            continue
+        cells = line.split("\t")
+        if len(cells) != len(header):
+            record.warn(path, f"row has {len(cells)} fields, the header has {len(header)}; row skipped", number)
+            continue
+        key = tuple(cells)
+        if key in seen:
+            continue  # a duplicate row adds nothing
+        seen.add(key)
+        cell = {name: value(cells[i]) for name, i in index.items()}
         where = Location(str(path), number)
-        word = cell["word"]
-        if word is None:
-            raise RecordError(path, "empty OCR word", number, "word")
+        raw_word = cells[index["word"]].strip() if "word" in index else ""
         if kind == "genes":
-            record.genes.append(
-                GeneRow(word, cell["match"], cell["source"], cell["ncbigene_id"], cell["ncbigene_symbol"],
-                        cell["organism_id"], cell["organism_name"], where)
-            )
+            _add_gene(record, cell.get("word"), raw_word, cell.get("match"), cell.get("source"), cell.get("ncbigene_id"),
+                      cell.get("ncbigene_symbol"), cell.get("organism_id"), cell.get("organism_name"), where)
+        elif "mesh" in index:
+            _add_term(record, kind, cell.get("word"), raw_word, cell.get("mesh"), cell.get("match"), cell.get("name"),
+                      cell.get(XREF_SOURCES[kind]), None, where)
         else:
-            xref = cell["chebi" if kind == "chemicals" else "doid"]
-            target = record.chemicals if kind == "chemicals" else record.diseases
-            target.append(TermRow(word, cell["mesh"], cell["match"], cell["name"], xref, None, where))
+            _add_sourced_term(record, kind, cell.get("word"), raw_word, cell.get("source"), cell.get("identifier"), where)
+
+
+def _table_schema(record: Record, kind: str, path: Path, header: list[str]) -> dict[str, int]:
+    """``column -> position`` of the columns kg uses; empty (after a warning) when the table
+    has none of the columns that identify anything.  Genes: 10 or 11 columns (``count_*``
+    vary), chemicals/diseases: ``word, mesh, match, name, chebi|doid`` or ``word, source, identifier``."""
+    position = {name: i for i, name in reversed(list(enumerate(header)))}  # the first of repeated names
+    if kind == "genes":
+        wanted, key_columns = GENE_COLUMNS, ("ncbigene_id", "word")
+    elif "mesh" in position or "identifier" not in position:
+        wanted, key_columns = TERM_COLUMNS[kind], ("mesh", XREF_SOURCES[kind], "word")
+    else:
+        wanted, key_columns = SOURCE_COLUMNS, ("identifier", "word")
+    if not any(c in position for c in key_columns):
+        record.warn(path, f"{kind} table has none of the columns {', '.join(key_columns)}; table skipped", 1,
+                    key_columns[0])
+        return {}
+    missing = [c for c in wanted if c not in position]
+    if missing:
+        record.warn(path, f"{kind} table has no column(s) {', '.join(missing)}; those values are left out", 1,
+                    missing[0])
+    return {c: position[c] for c in wanted if c in position}
+
+
+def _no_word(record: Record, where: Location, raw_word: str, linked: str) -> None:
+    shown = f"is {raw_word!r}, read as missing" if raw_word else "is empty"
+    record.warn(where.path, f"OCR word {shown}: {linked}, its mention has no kg:ocrWord", where.line,
+                where.field("word"))
+
+
+def _add_gene(record: Record, word: str | None, raw_word: str, match: str | None, source: str | None,
+              gene_id: str | None, symbol: str | None, taxid: str | None, organism: str | None,
+              where: Location) -> None:
+    if word is None:
+        if gene_id is None:
+            record.warn(where.path, "row has neither an OCR word nor a gene id; row skipped", where.line,
+                        where.field("word"))
+            return
+        _no_word(record, where, raw_word, f"gene {gene_id} is linked")
+    record.genes.append(GeneRow(word, match, source, gene_id, symbol, taxid, organism, where))
+
+
+def _add_term(record: Record, kind: str, word: str | None, raw_word: str, mesh: str | None, match: str | None,
+              name: str | None, xref: str | None, source: str | None, where: Location) -> None:
+    if word is None:
+        if mesh is None and xref is None:
+            record.warn(where.path, "row has neither an OCR word nor an identifier; row skipped", where.line,
+                        where.field("word"))
+            return
+        _no_word(record, where, raw_word, f"{mesh or xref} is linked")
+    target = record.chemicals if kind == "chemicals" else record.diseases
+    target.append(TermRow(word, mesh, match, name, xref, source, where))
+
+
+def _add_sourced_term(record: Record, kind: str, word: str | None, raw_word: str, source: str | None,
+                      ident: str | None, where: Location) -> None:
+    """A ``word, source, identifier`` row or inline item: ``source`` (or the identifier's
+    prefix) says whether the identifier is MeSH, ChEBI (chemicals) or DOID (diseases)."""
+    mesh = xref = None
+    if ident is not None:
+        named = (source or "").strip().lower()
+        prefix = ident.split(":", 1)[0].lower() if ":" in ident else ""
+        if "mesh" in (named, prefix):
+            mesh = ident
+        elif XREF_SOURCES[kind] in (named, prefix):
+            xref = ident
+        else:
+            record.warn(where.path, f"identifier {ident!r} with source {source!r} is neither MeSH nor "
+                        f"{XREF_SOURCES[kind].upper()}; it is left out", where.line, where.field("identifier"))
+    _add_term(record, kind, word, raw_word, mesh, None, None, xref, source, where)
 
 
 def _read_inline_tables(record: Record) -> None:
@@ -402,28 +644,38 @@ def _read_inline_tables(record: Record) -> None:
         items = record.fields.get(kind)
         if items is None or items == [] or (isinstance(items, str) and value(items) is None):
             continue
+        line = record.line_of(kind)
         if not isinstance(items, list):
-            raise record.error(kind, f"'{kind}' must be a list of mappings")
-        where = Location(str(record.path), record.line_of(kind))
-        for position, item in enumerate(items):
+            record.warn(record.path, f"'{kind}' must be a list of mappings, not {type(items).__name__}; it is left out",
+                        line, kind)
+            continue
+        for position, item in enumerate(items, start=1):
             if not isinstance(item, dict):
-                raise record.error(kind, f"item {position + 1} of '{kind}' is not a mapping")
-            word = value(item.get("word"))
-            if word is None:
-                continue  # an OCR hit with no word carries nothing to keep
+                record.warn(record.path, f"item {position} of '{kind}' is not a mapping; it is left out", line,
+                            f"{kind}[{position}]")
+                continue
+            where = Location(str(record.path), line, kind, position)
+            word = _inline_text(record, item, "word", where)
+            raw_word = str(item.get("word") or "").strip() if not isinstance(item.get("word"), (dict, list)) else ""
             if kind == "genes":
-                symbol = value(item.get("hgnc_symbol"))
+                symbol = _inline_text(record, item, "hgnc_symbol", where)
+                gene_id = _inline_text(record, item, "entrez", where)
                 taxid, organism = (HUMAN_TAXID, "Homo sapiens") if symbol else (None, None)  # HGNC is human-only
-                record.genes.append(
-                    GeneRow(word, value(item.get("symbol")), value(item.get("source")), value(item.get("entrez")),
-                            symbol, taxid, organism, where)
-                )
+                _add_gene(record, word, raw_word, _inline_text(record, item, "symbol", where),
+                          _inline_text(record, item, "source", where), gene_id, symbol, taxid, organism, where)
             else:
-                source = value(item.get("source"))
-                ident = value(item.get("identifier"))
-                mesh = ident if source is not None and source.upper() == "MESH" else None
-                target = record.chemicals if kind == "chemicals" else record.diseases
-                target.append(TermRow(word, mesh, None, None, None, source, where))
+                _add_sourced_term(record, kind, word, raw_word, _inline_text(record, item, "source", where),
+                                  _inline_text(record, item, "identifier", where), where)
+
+
+def _inline_text(record: Record, item: dict[str, Any], key: str, where: Location) -> str | None:
+    """An inline item's value as text; a list or mapping there is reported and left out."""
+    raw = item.get(key)
+    if isinstance(raw, (dict, list)):
+        record.warn(where.path, f"'{key}' must be text, not a {'list' if isinstance(raw, list) else 'mapping'}; "
+                    "it is left out", where.line, f"{where.key}[{where.item}].{key}")
+        return None
+    return value(raw)
 
 
 def iter_records(sources: Iterable[RecordSource]) -> Iterator[Record | RecordError]:

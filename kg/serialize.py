@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Union
 
 import pyoxigraph as ox
@@ -39,6 +39,7 @@ class RenderedFigure:
     paper_iri: str | None
     paper: list[str]
     entities: list[str]
+    warnings: list = field(default_factory=list)  # the figure's row-level RecordError warnings
 
 
 #: What :class:`Renderer` renders for: file formats, and ``store`` (N-Quads for a kg store:
@@ -64,7 +65,7 @@ class Renderer:
         if self.fmt == "nq":
             lines = quad_lines(figure)
             return RenderedFigure(figure.figid, figure.figure, figure.source, self.fmt, "".join(lines).encode("utf-8"), len(lines),
-                                  None, [], [])
+                                  None, [], [], figure.warnings)
         if self.fmt == "turtle":
             own, count = turtle_body(figure.own), len(figure.own)
         elif self.fmt == "nt":
@@ -75,7 +76,7 @@ class Renderer:
         entities = [line for line in figure.entities if line not in self.passed]
         self.passed.update(entities)
         return RenderedFigure(figure.figid, figure.figure, figure.source, self.fmt, own, count, figure.paper_iri, figure.paper,
-                              entities)
+                              entities, figure.warnings)
 
 
 def turtle_body(lines: list[str]) -> bytes:

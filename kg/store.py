@@ -132,12 +132,14 @@ def build_into_store(found: Sequence[RecordSource], path: str | Path, *, jobs: i
                      incremental: bool = True, also_write: str | Path | None = None, format: str = "turtle",
                      shard_lines: int | None = None,
                      counted: Callable[[Iterable[FigureGraph]], Iterator[FigureGraph]] = lambda x: iter(x),
-                     ) -> StoreBuildResult:
-    """Make the store at ``path`` hold exactly the figure graphs of ``found``."""
+                     on_warning: RejectHandler | None = None) -> StoreBuildResult:
+    """Make the store at ``path`` hold exactly the figure graphs of ``found``; the row-level
+    warnings of the figures converted go to ``on_warning``."""
     folder = Path(path)
     result = StoreBuildResult()
     if _is_empty(folder):
-        _fresh_build(found, folder, jobs, on_reject, on_record, also_write, format, shard_lines, counted, result)
+        _fresh_build(found, folder, jobs, on_reject, on_record, also_write, format, shard_lines, counted, result,
+                     on_warning)
         return result
     store = open_store(folder)
     try:
@@ -157,7 +159,7 @@ def build_into_store(found: Sequence[RecordSource], path: str | Path, *, jobs: i
                 return True
             return False
 
-        figures = counted(convert(found, jobs, on_reject, on_record, skip=skip))
+        figures = counted(convert(found, jobs, on_reject, on_record, skip=skip, on_warning=on_warning))
         if also_write is not None:
             figures = _tee_to_file(figures, also_write, format, shard_lines, result)
         built: set[str] = set()
@@ -215,15 +217,15 @@ def _replace(store: ox.Store, figures: list[FigureGraph], drop: list[str]) -> in
 
 
 def _fresh_build(found, folder: Path, jobs, on_reject, on_record, also_write, format, shard_lines, counted,
-                 result: StoreBuildResult) -> None:
+                 result: StoreBuildResult, on_warning: RejectHandler | None = None) -> None:
     """Bulk-load a new store in a temporary folder, then move it into place."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
     try:
         if also_write is None:  # the workers render the quads
-            figures = counted(convert(found, jobs, on_reject, on_record, prepare=Renderer("store")))
+            figures = counted(convert(found, jobs, on_reject, on_record, prepare=Renderer("store"), on_warning=on_warning))
         else:
-            figures = _tee_to_file(counted(convert(found, jobs, on_reject, on_record)), also_write, format,
+            figures = _tee_to_file(counted(convert(found, jobs, on_reject, on_record, on_warning=on_warning)), also_write, format,
                                    shard_lines, result)
         store = ox.Store(str(tmp))
         # lenient: skip re-validating IRIs that kg built and validated itself (~10% faster)

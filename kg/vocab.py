@@ -9,7 +9,9 @@ a value that is not a well-formed identifier raises :class:`ValueError`, never a
 from __future__ import annotations
 
 import csv
+import gzip
 import re
+from array import array
 from functools import lru_cache
 from importlib import resources
 from urllib.parse import quote
@@ -182,13 +184,17 @@ def doid_iri(value: str) -> str:
     return _obo_iri(DOID, value, "doid", "DOID id")
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
 def pmc_page_iri(figlink: str) -> str:
-    """Absolute PMC figure page from the record's site-relative ``figlink``."""
+    """Absolute PMC figure page from the record's site-relative ``figlink`` (the site
+    publishes it with or without the leading ``/``), or an absolute http(s) link."""
     if figlink.startswith(("http://", "https://")):
         return check_iri(figlink)
-    if not figlink.startswith("/"):
-        raise ValueError(f"not a site-relative PMC link: {figlink!r}")
-    return NCBI + quote(figlink, safe=_IRI_SAFE)
+    if _SCHEME.match(figlink) or figlink.startswith("//"):
+        raise ValueError(f"not a site-relative PMC link or an http(s) IRI: {figlink!r}")
+    return NCBI + quote(figlink if figlink.startswith("/") else "/" + figlink, safe=_IRI_SAFE)
 
 
 def pfocr_page_iri(path: str) -> str:
@@ -212,13 +218,75 @@ def mention_iri(figure: str, kind: str, entity_id: str, word: str) -> str:
 
 @lru_cache(maxsize=1)
 def organism_table() -> dict[str, tuple[str, str]]:
-    """Bundled ``scientific name (lower case) -> (NCBI taxon id, scientific name)`` table."""
+    """Bundled ``scientific name (lower case) -> (NCBI taxon id, scientific name)`` table of
+    the model and common organisms (``kg/data/organisms.tsv``, curated)."""
     text = resources.files("kg").joinpath("data/organisms.tsv").read_text("utf-8")
     rows = csv.DictReader(text.splitlines(), delimiter="\t")
     return {row["name"].strip().lower(): (row["taxid"].strip(), row["name"].strip()) for row in rows}
 
 
-def organism_for_name(name: str) -> tuple[str, str] | None:
-    """``(taxon id, scientific name as the table spells it)`` for a name in the bundled
-    table (any case), else ``None``: unknown names are never guessed."""
-    return organism_table().get(name.strip().lower())
+class NcbiTaxa:
+    """The bundled NCBI Taxonomy names (``kg/data/ncbi-taxa.tsv.gz``, ~173,000 names: see
+    ``kg/data/README.md``), looked up by binary search in the decompressed text (rows are
+    sorted by lower-case name): ~6 MB in memory, read on first use (~0.1 s); only records
+    naming an organism outside :func:`organism_table` need it."""
+
+    def __init__(self, data: bytes):
+        text = gzip.decompress(data).decode("utf-8")
+        starts = array("I")
+        position = 0
+        header_done = False
+        while position < len(text):
+            end = text.find("\n", position)
+            end = len(text) if end < 0 else end
+            if header_done:
+                starts.append(position)
+            elif not text.startswith("#", position):
+                header_done = True  # the column names line
+            position = end + 1
+        self.text = text
+        self.starts = starts
+
+    def _row(self, i: int) -> list[str]:
+        start = self.starts[i]
+        end = self.text.find("\n", start)
+        return self.text[start:end if end >= 0 else len(self.text)].split("\t")
+
+    def get(self, key: str) -> tuple[str, str | None] | None:
+        """``(taxon id, scientific name or None)`` of the lower-case ``key``, else None."""
+        low, high = 0, len(self.starts)
+        while low < high:
+            mid = (low + high) // 2
+            if self._row(mid)[0].lower() < key:
+                low = mid + 1
+            else:
+                high = mid
+        if low < len(self.starts):
+            name, taxid, kind, scientific = self._row(low)
+            if name.lower() == key:
+                return taxid, name if kind == "S" else (scientific or None)
+        return None
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+
+@lru_cache(maxsize=1)
+def ncbi_taxa() -> NcbiTaxa:
+    """The bundled NCBI Taxonomy names, loaded once per process."""
+    return NcbiTaxa(resources.files("kg").joinpath("data/ncbi-taxa.tsv.gz").read_bytes())
+
+
+def organism_for_name(name: str) -> tuple[str, str | None] | None:
+    """``(taxon id, scientific name or None)`` for an organism name NCBI Taxonomy gives
+    exactly (any case): the curated table first, then the bundled NCBI names; else
+    ``None``: unknown names are never guessed (not from a genus, not by similarity)."""
+    key = " ".join(name.split()).lower()
+    known = organism_table().get(key)
+    if known is not None:
+        return known
+    found = ncbi_taxa().get(key)
+    if found is not None and found[1] is None:  # the curated table may know the scientific name
+        curated = next((n for t, n in organism_table().values() if t == found[0]), None)
+        return found[0], curated
+    return found

@@ -3,6 +3,7 @@ status and one-line summary."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -23,7 +24,7 @@ KG = "https://w3id.org/pfocr-kg/vocab#"
 DIGEST = URIRef(KG + "recordDigest")
 VARIANT = "PMC10003241__ijms-24-04893-g003"
 OLDER = "PMC100005__mb2410575011"
-SUMMARY = re.compile(r"^(\d+) records read, (\d+) converted, (\d+) rejected, (\d+) triples written to (.+) in "
+SUMMARY = re.compile(r"^(\d+) records read, (\d+) converted, (\d+) rejected(?:, \d+ warnings?)?, (\d+) triples written to (.+) in "
                      r"[0-9.]+ s \([0-9]+ records/s\)$")
 
 
@@ -190,7 +191,8 @@ def test_cli_build_success(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
-    assert len(lines) == 1
+    # one row-level warning in the sample (an OCR word 'NA'), then the summary
+    assert len(lines) == 2 and lines[0].startswith("warning ") and "genes.tsv:68" in lines[0]
     m = _summary(captured.err)
     n = len(list(FIGURES.glob("*.md")))
     assert (int(m[1]), int(m[2]), int(m[3])) == (n, n, 0)
@@ -222,7 +224,8 @@ def test_cli_some_rejected_exit_1(tmp_path, capsys):
     m = _summary(err)
     n = len(list(FIGURES.glob("*.md")))
     assert (int(m[1]), int(m[2]), int(m[3])) == (n + 1, n, 1)
-    assert len(rejects.read_text().splitlines()) == 1
+    levels = [json.loads(line)["level"] for line in rejects.read_text().splitlines()]
+    assert sorted(levels) == ["error", "warning"]
 
 
 def test_cli_missing_source_exit_2(tmp_path, capsys):

@@ -17,7 +17,7 @@ import yaml
 
 from kg.query import format_results, list_queries, resolve_query, run_query
 
-from conftest import ROOT, SAMPLE
+from conftest import SAMPLE
 
 NCBIGENE = "http://identifiers.org/ncbigene/"
 TAXON = "http://purl.obolibrary.org/obo/NCBITaxon_"
@@ -125,11 +125,6 @@ def figures() -> tuple[Fig, ...]:
 
 
 @lru_cache(maxsize=1)
-def organism_table() -> dict[str, str]:
-    with open(ROOT / "kg" / "data" / "organisms.tsv", encoding="utf-8", newline="") as fh:
-        return {r["name"].strip().lower(): r["taxid"].strip() for r in csv.DictReader(fh, delimiter="\t")}
-
-
 def by_id(figid: str) -> Fig:
     return next(f for f in figures() if f.figid == figid)
 
@@ -167,20 +162,31 @@ def term_labels(kind: str) -> tuple[dict[str, set[str]], dict[str, set[str]], di
     return labels, xrefs, names
 
 
-def figure_taxa(f: Fig) -> set[str]:
-    table = organism_table()
+def named_taxa(f: Fig) -> dict[str, tuple[str, str | None]]:
+    """The figure's organism names that map to a taxon, as kg maps them: the pairs of its own
+    genes table (a name paired with one organism_id), else the bundled NCBI Taxonomy names."""
+    from kg.vocab import organism_for_name
+
+    pairs: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for g in f.genes:
+        if g.organism and g.taxid and g.taxid.isdigit():
+            pairs[g.organism.lower()].add((g.taxid, g.organism))
+    own = {k: next(iter(v)) for k, v in pairs.items() if len({t for t, _ in v}) == 1}
     names = vals(f.fields.get("organisms")) + vals(f.fields.get("organisms_ner"))
-    taxa = {table[n.lower()] for n in names if n.lower() in table}
-    return taxa | {g.taxid for g in f.genes if g.id and g.taxid}
+    found = {n: own.get(n.lower()) or organism_for_name(n) for n in names}
+    return {n: t for n, t in found.items() if t is not None}
+
+
+def figure_taxa(f: Fig) -> set[str]:
+    return {t for t, _ in named_taxa(f).values()} | {g.taxid for g in f.genes if g.id and g.taxid}
 
 
 def taxon_labels() -> dict[str, set[str]]:
-    table = organism_table()
     out: dict[str, set[str]] = defaultdict(set)
     for f in figures():
-        for n in vals(f.fields.get("organisms")) + vals(f.fields.get("organisms_ner")):
-            if n.lower() in table:
-                out[table[n.lower()]].add(n)
+        for taxid, label in named_taxa(f).values():
+            if label:
+                out[taxid].add(label)
         for g in f.genes:
             if g.id and g.taxid and g.organism:
                 out[g.taxid].add(g.organism)
