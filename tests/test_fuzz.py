@@ -3,7 +3,8 @@
 Invariants, whatever the input: no traceback and no unnamed error; exit status 0, 1 or 2;
 every output re-parses with pyoxigraph and rdflib to the same count, with no duplicate
 statement; every reject or warning names its file and a reason.  The number of examples is
-bounded (``KG_FUZZ_EXAMPLES``, default 40) so CI stays fast; raise it to attack harder."""
+bounded (``KG_FUZZ_EXAMPLES``, default 40) and derandomized so CI stays fast and repeatable;
+raise it and set ``KG_FUZZ_RANDOM=1`` to attack harder."""
 
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ def check_output(path: Path, fmt: str) -> None:
         assert len(set(dataset.quads((None, None, None, None)))) == len(quads)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get("KG_FUZZ_RANDOM"),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(record=st.sampled_from(RECORDS), table=st.sampled_from(TABLES),
        record_steps=st.lists(mutation(), max_size=4), table_steps=st.lists(mutation(), max_size=3),
@@ -108,7 +109,7 @@ def test_mutated_records_keep_every_invariant(record, table, record_steps, table
             status = main(["build", str(root), "-o", str(out), "--rejects", str(rejects), "-q", "-j", "1"])
         stderr = err.getvalue()
         assert status in (0, 1, 2), stderr
-        assert "Traceback" not in stderr and "unexpected" not in stderr.lower(), stderr
+        assert "Traceback" not in stderr and "unexpected error" not in stderr.lower(), stderr
         for line in stderr.splitlines():  # every message line is kg's own, never a bare exception
             assert line.startswith(("kg:", "rejected", "warning")) or " records read" in line, line
         if status == 2:
