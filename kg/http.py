@@ -123,22 +123,23 @@ def _watched(connection_class: Callable[..., Any], deadline: Deadline) -> Callab
     return make
 
 
-class _HTTPHandler(urllib.request.HTTPHandler):
+class _Watching:
+    """Mixin for urllib's handlers: their connections are watched by a :class:`Deadline`."""
+
     def __init__(self, deadline: Deadline):
         super().__init__()
         self.deadline = deadline
 
-    def do_open(self, http_class, req, **kwargs):  # type: ignore[no-untyped-def,override]
-        return super().do_open(_watched(http_class, self.deadline), req, **kwargs)
+    def do_open(self, http_class, req, **kwargs):  # type: ignore[no-untyped-def]
+        return super().do_open(_watched(http_class, self.deadline), req, **kwargs)  # type: ignore[misc]
 
 
-class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, deadline: Deadline):
-        super().__init__()
-        self.deadline = deadline
+class _HTTPHandler(_Watching, urllib.request.HTTPHandler):
+    pass
 
-    def do_open(self, http_class, req, **kwargs):  # type: ignore[no-untyped-def,override]
-        return super().do_open(_watched(http_class, self.deadline), req, **kwargs)
+
+class _HTTPSHandler(_Watching, urllib.request.HTTPSHandler):
+    pass
 
 
 def request(url: str, *, method: str = "GET", data: bytes | None = None,
