@@ -57,7 +57,7 @@ def naive(corpus: Path, out: Path) -> dict[str, Any]:
 
     KG, SCHEMA, WP = Namespace("https://w3id.org/pfocr-kg/vocab#"), Namespace("http://schema.org/"), \
         Namespace("http://vocabularies.wikipathways.org/wp#")
-    GENE, TAXON, MESH = Namespace("http://identifiers.org/ncbigene/"), \
+    GENE, TAXON, MESH = Namespace("https://identifiers.org/ncbigene/"), \
         Namespace("http://purl.obolibrary.org/obo/NCBITaxon_"), Namespace("http://id.nlm.nih.gov/mesh/")
     na = {None, "", "NA", ".na.character"}
     g = Graph()
@@ -68,7 +68,7 @@ def naive(corpus: Path, out: Path) -> dict[str, Any]:
         count += 1
         fig = URIRef(f"https://pfocr.wikipathways.org/figures/{f['figid']}.html")
         mentions = f"https://pfocr.wikipathways.org/mentions/{f['figid']}"
-        paper = URIRef(f"http://identifiers.org/pmc/{f['pmcid']}")
+        paper = URIRef(f"https://identifiers.org/pmc/{f['pmcid']}")
         g.add((fig, RDF.type, KG.PathwayFigure))
         g.add((fig, RDF.type, URIRef("http://purl.org/spar/fabio/Figure")))
         g.add((fig, RDFS.label, Literal(str(f["figtitle"]))))

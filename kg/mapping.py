@@ -24,7 +24,7 @@ from typing import Any, Callable
 from . import vocab
 from .jsonld import JsonLdError, jsonld_triples
 from .ntriples import iri, literal, triple
-from .records import GeneRow, Record, RecordError, TermRow, value, values, warning
+from .records import GeneRow, Record, RecordError, TermRow, WpidRow, value, values, warning
 from .vocab import BIBO, DC, DCTERMS, FABIO, KG, RDF, RDFS, SCHEMA, SKOS, WP, XSD
 
 
@@ -57,7 +57,7 @@ K = {name: _p(KG, name) for name in (
     "pmcRankedResultIndex", "figureAlias", "redirectFrom", "ndexId", "recordDigest", "organismName",
     "metadataOrganism", "nerOrganism", "tableOrganism", "journalTitle",
     "mentionsGene", "mentionsChemical", "mentionsDisease", "hasMention", "refersTo",
-    "ocrWord", "matchedText", "matchSource", "symbol",
+    "ocrWord", "matchedText", "matchSource", "symbol", "redrawnAs",
 )}
 T_FIGURE = (iri(KG + "PathwayFigure"), iri(FABIO + "Figure"))
 T_PAPER = iri(SCHEMA + "ScholarlyArticle")
@@ -79,7 +79,7 @@ MAPPED_FIELDS = frozenset({
     "figid", "figtitle", "caption", "number", "figtype", "filename", "figlink", "pmcid", "papertitle",
     "reftext", "year", "doi", "journal_title", "journal_nlm_ta", "publisher_name", "keywords",
     "automl_pathway", "pathway_score", "pmc_ranked_result_index", "figid_alias", "redirect_from", "ndex",
-    "organisms", "organisms_ner", "genes", "chemicals", "diseases", "schema-jsonld",
+    "organisms", "organisms_ner", "genes", "chemicals", "diseases", "schema-jsonld", "wpid",
 })
 
 
@@ -136,7 +136,7 @@ class _Mapper:
         except ValueError as exc:
             raise self.record.error(key, str(exc)) from None
 
-    def row_checked(self, row: GeneRow | TermRow, column: str, build: Callable[[str], str], raw: str,
+    def row_checked(self, row: GeneRow | TermRow | WpidRow, column: str, build: Callable[[str], str], raw: str,
                     consequence: str) -> str | None:
         """``build(raw)`` for a table cell; a ``ValueError`` becomes a row-level warning
         (``consequence`` says what is left out) and ``None``."""
@@ -168,6 +168,7 @@ class _Mapper:
         self.genes()
         self.terms("chemical", self.record.chemicals)
         self.terms("disease", self.record.diseases)
+        self.redrawn()
         if block is not None:
             try:
                 lines = jsonld_triples(block, figure)
@@ -257,6 +258,26 @@ class _Mapper:
             add(SAME_AS, iri(doi))
         for keyword in _keywords(self.text("keywords")):
             add(KEYWORDS, literal(keyword))
+
+    def redrawn(self) -> None:
+        """The WikiPathways pathways the figure was redrawn as: the ``wpid`` field (one id or a
+        list; a malformed one rejects the record, as any malformed field) and the rows of the
+        site's ``wpid_map.tsv`` naming the figure (a malformed one is a row warning)."""
+        pathways: list[str] = []
+        if isinstance(self.f.get("wpid"), dict):
+            raise self.record.error("wpid", "'wpid' must be a WikiPathways id or a list of them, not a mapping")
+        for text in values(self.f.get("wpid")):
+            built = self.checked("wpid", vocab.wikipathways_iri, text)
+            assert built is not None
+            pathways.append(built)
+        for row in self.record.wpid_rows:
+            built = self.row_checked(row, "WPID", vocab.wikipathways_iri, row.wpid, "no kg:redrawnAs link from this row")
+            if built is not None:
+                pathways.append(built)
+        for pathway in dict.fromkeys(pathways):
+            node = iri(pathway)
+            self.own(K["redrawnAs"], node)
+            self.entity(node, IDENTIFIER, literal(pathway[len(vocab.WIKIPATHWAYS):]))
 
     # ------------------------------------------------------------------ entities
     def entity(self, s: str, p: str, o: str) -> None:
@@ -371,10 +392,10 @@ class _Mapper:
             if row.match:
                 self.entity(node, LABEL, literal(row.match))
             if xref is not None:
+                if kind == "chemical":  # WikiPathways' own form of the ChEBI id
+                    self.entity(node, WP_CHEBI, iri(vocab.chebi_identifiers_iri(xref[len(vocab.CHEBI):])))
                 xref = iri(xref)
                 self.entity(node, CLOSE_MATCH, xref)
-                if kind == "chemical":
-                    self.entity(node, WP_CHEBI, xref)
                 if row.name:
                     self.entity(xref, LABEL, literal(row.name))
                 refers.append(xref)

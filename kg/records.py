@@ -19,6 +19,7 @@ import os
 import re
 from array import array
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence, overload
 
@@ -134,6 +135,15 @@ class TermRow:
     where: Location
 
 
+@dataclass(frozen=True)
+class WpidRow:
+    """One row of the site table ``_data/wpid_map.tsv`` naming this record's figure: the
+    WikiPathways pathway the figure was redrawn as (``wpid`` as written, checked by the mapping)."""
+
+    wpid: str
+    where: Location
+
+
 @dataclass
 class Record:
     """One figure record: its front matter fields and its normalised tables."""
@@ -145,6 +155,7 @@ class Record:
     genes: list[GeneRow] = field(default_factory=list)
     chemicals: list[TermRow] = field(default_factory=list)
     diseases: list[TermRow] = field(default_factory=list)
+    wpid_rows: list[WpidRow] = field(default_factory=list)
     warnings: list[RecordError] = field(default_factory=list)
 
     @property
@@ -326,7 +337,9 @@ def read_record(source: RecordSource) -> Record:
             record.warn(table, f"cannot read table: {data.strerror or data}; its rows are left out")
         else:
             _read_table(record, kind, table, data)
-    record.digest = content_digest(raw, fig, tables)
+    links = wpid_links(source, fig)
+    _add_wpid_rows(record, links)
+    record.digest = content_digest(raw, fig, tables, links)
     return record
 
 
@@ -349,12 +362,17 @@ def companion_tables(source: RecordSource, fig: str) -> dict[str, tuple[Path, by
     return tables
 
 
-def content_digest(raw: bytes, fig: str, tables: dict[str, tuple[Path, bytes | OSError]]) -> str:
-    """SHA-256 of a record file and its tables (names included): what incremental builds compare."""
+def content_digest(raw: bytes, fig: str, tables: dict[str, tuple[Path, bytes | OSError]],
+                   links: WpidLinks | None = None) -> str:
+    """SHA-256 of a record file, its tables (names included) and its rows of the site's
+    ``wpid_map.tsv`` (when it has any): what incremental builds compare."""
     digest = hashlib.sha256(raw)
     for kind, (_, data) in tables.items():
         digest.update(f"\0{fig}-{kind}\0".encode())
         digest.update(data if isinstance(data, bytes) else b"\0unreadable\0")
+    if links is not None and (links.rows or links.error):
+        digest.update(f"\0{WPID_MAP}\0".encode())
+        digest.update("\n".join(sorted(text for _, text in links.rows) + [links.error or ""]).encode())
     return digest.hexdigest()
 
 
@@ -365,7 +383,7 @@ def quick_digest(source: RecordSource) -> str | None:
     try:
         raw = source.path.read_bytes()
         fig = source.path.stem
-        return content_digest(raw, fig, companion_tables(source, fig))
+        return content_digest(raw, fig, companion_tables(source, fig), wpid_links(source, fig))
     except OSError:
         return None
 
@@ -676,6 +694,81 @@ def _inline_text(record: Record, item: dict[str, Any], key: str, where: Location
                     "it is left out", where.line, f"{where.key}[{where.item}].{key}")
         return None
     return value(raw)
+
+
+# --------------------------------------------------------------------------- the site's wpid_map.tsv
+
+#: PFOCR's site table of figures redrawn as WikiPathways pathways, in the ``_data`` folder:
+#: two columns, figid and WPID, no header; some published rows separate them by two spaces.
+WPID_MAP = "wpid_map.tsv"
+
+
+@dataclass(frozen=True)
+class WpidLinks:
+    """The rows of ``wpid_map.tsv`` that name one figure: ``(line, text)`` each, and the
+    reason the map could not be read (if it could not)."""
+
+    path: Path | None
+    rows: tuple[tuple[int, str], ...] = ()
+    error: str | None = None
+
+
+_NO_LINKS = WpidLinks(None)
+
+
+@lru_cache(maxsize=8)
+def _wpid_map(path: str, stamp: tuple[int, int]) -> dict[str, tuple[tuple[int, str], ...]] | str:
+    """``figid -> ((line, row text), ...)`` of the map at ``path`` (read once per process and
+    version of the file, ``stamp`` = size and mtime), or why it cannot be read.  A row's
+    first whitespace-separated cell is its figid; blank lines are skipped, duplicates kept once."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}; no kg:redrawnAs links from it"
+    rows: dict[str, list[tuple[int, str]]] = {}
+    seen: set[str] = set()
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        text = raw.decode("utf-8", errors="replace").rstrip("\r")
+        if number == 1:
+            text = text.lstrip("\ufeff")
+        cells = text.split()
+        if not cells or text in seen:
+            continue
+        seen.add(text)
+        rows.setdefault(cells[0], []).append((number, text))
+    return {figid: tuple(found) for figid, found in rows.items()}
+
+
+def wpid_links(source: RecordSource, fig: str) -> WpidLinks:
+    """The rows of the site's ``_data/wpid_map.tsv`` (beside the record's tables) naming ``fig``."""
+    if source.data_dir is None:
+        return _NO_LINKS
+    path = source.data_dir / WPID_MAP
+    try:
+        info = path.stat()
+    except OSError:
+        return _NO_LINKS
+    found = _wpid_map(str(path), (info.st_size, info.st_mtime_ns))
+    if isinstance(found, str):
+        return WpidLinks(path, error=found)
+    rows = found.get(fig)
+    return WpidLinks(path, rows) if rows else _NO_LINKS
+
+
+def _add_wpid_rows(record: Record, links: WpidLinks) -> None:
+    """``links`` into :attr:`Record.wpid_rows`; a row that is not ``figid<TAB>WPID`` (tab or
+    spaces between) is reported and skipped."""
+    if links.path is None:
+        return
+    if links.error:
+        record.warn(links.path, links.error)
+    for number, text in links.rows:
+        cells = text.split()
+        if len(cells) != 2:
+            record.warn(links.path, f"row has {len(cells)} fields, expected 2 (figid and WikiPathways id); "
+                        "row skipped", number, "WPID" if len(cells) < 2 else None)
+            continue
+        record.wpid_rows.append(WpidRow(cells[1], Location(str(links.path), number)))
 
 
 def iter_records(sources: Iterable[RecordSource]) -> Iterator[Record | RecordError]:

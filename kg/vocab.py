@@ -1,9 +1,19 @@
 """Namespaces, IRI builders and the bundled organism table.
 
-Every IRI the mapping writes is built here, so that one form is used per prefix
-(``http://identifiers.org/ncbigene/183``, OBO PURLs for taxa, ChEBI and DOID, ...),
-the forms WikiPathways RDF uses.  Identifiers are validated before they become IRIs:
-a value that is not a well-formed identifier raises :class:`ValueError`, never an IRI.
+Every IRI the mapping writes is built here, so that one form is used per prefix: the
+forms WikiPathways RDF (GPML2RDF, ``https`` identifiers.org since January 2021) writes, so
+that kg's graph and WikiPathways' join on shared nodes:
+
+* genes ``https://identifiers.org/ncbigene/<id>`` (a gene DataNode's own IRI and the object
+  of ``wp:bdbEntrezGene``), human symbols ``https://identifiers.org/hgnc.symbol/<SYM>``,
+  papers ``https://identifiers.org/pmc/PMC…``, pathways
+  ``https://identifiers.org/wikipathways/WPnnn`` (versions ``…/WPnnn_r<rev>``);
+* ChEBI as ``wp:bdbChEBI <https://identifiers.org/chebi/CHEBI:<n>>`` and, as the term
+  itself, the OBO PURL ``http://purl.obolibrary.org/obo/CHEBI_<n>``; taxa and DOID as OBO
+  PURLs; MeSH as NLM's own ``http://id.nlm.nih.gov/mesh/<id>``.
+
+Identifiers are validated before they become IRIs: a value that is not a well-formed
+identifier raises :class:`ValueError`, never an IRI.
 """
 
 from __future__ import annotations
@@ -34,9 +44,14 @@ PROV = "http://www.w3.org/ns/prov#"
 WP = "http://vocabularies.wikipathways.org/wp#"
 KG = "https://w3id.org/pfocr-kg/vocab#"
 
-NCBIGENE = "http://identifiers.org/ncbigene/"
-HGNC_SYMBOL = "http://identifiers.org/hgnc.symbol/"
-PMC = "http://identifiers.org/pmc/"
+IDENTIFIERS = "https://identifiers.org/"
+NCBIGENE = IDENTIFIERS + "ncbigene/"
+HGNC_SYMBOL = IDENTIFIERS + "hgnc.symbol/"
+PMC = IDENTIFIERS + "pmc/"
+WIKIPATHWAYS = IDENTIFIERS + "wikipathways/"
+CHEBI_IDENTIFIERS = IDENTIFIERS + "chebi/CHEBI:"
+ENSEMBL = IDENTIFIERS + "ensembl/"
+PUBMED = IDENTIFIERS + "pubmed/"
 NCBITAXON = "http://purl.obolibrary.org/obo/NCBITaxon_"
 CHEBI = "http://purl.obolibrary.org/obo/CHEBI_"
 DOID = "http://purl.obolibrary.org/obo/DOID_"
@@ -68,6 +83,10 @@ PREFIXES: dict[str, str] = {
     "doi": DOI,
     "ncbigene": NCBIGENE,
     "hgnc.symbol": HGNC_SYMBOL,
+    "wikipathways": WIKIPATHWAYS,
+    "chebi": CHEBI_IDENTIFIERS,
+    "ensembl": ENSEMBL,
+    "pubmed": PUBMED,
     "NCBITaxon": NCBITAXON,
     "CHEBI": CHEBI,
     "DOID": DOID,
@@ -77,6 +96,7 @@ PREFIXES: dict[str, str] = {
 HUMAN_TAXON = "9606"
 
 _DIGITS = re.compile(r"[0-9]+")
+_WPID = re.compile(r"WP[0-9]+")
 _PMCID = re.compile(r"PMC[0-9]+")
 _MESH_ID = re.compile(r"[CD][0-9]+")
 _FIGID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*")
@@ -177,6 +197,23 @@ def _obo_iri(base: str, value: str, prefix: str, what: str) -> str:
 def chebi_iri(value: str) -> str:
     """ChEBI IRI; accepts ``35366``, ``chebi:35366`` or ``CHEBI:35366``."""
     return _obo_iri(CHEBI, value, "chebi", "ChEBI id")
+
+
+def chebi_identifiers_iri(value: str) -> str:
+    """ChEBI in WikiPathways' form (the object of ``wp:bdbChEBI``):
+    ``https://identifiers.org/chebi/CHEBI:<n>``; accepts what :func:`chebi_iri` accepts."""
+    return _obo_iri(CHEBI_IDENTIFIERS, value, "chebi", "ChEBI id")
+
+
+def wpid(value: str) -> str:
+    """A WikiPathways id, ``WP`` and digits (``WP4799``); ``ValueError`` otherwise."""
+    return _need(_WPID, value, "WikiPathways id (WP and digits, e.g. WP4799)")
+
+
+def wikipathways_iri(value: str) -> str:
+    """The pathway, in WikiPathways' form: ``https://identifiers.org/wikipathways/WP4799``
+    (the object of a pathway version's ``dc:identifier``)."""
+    return WIKIPATHWAYS + wpid(value)
 
 
 def doid_iri(value: str) -> str:

@@ -319,7 +319,7 @@ def test_tsv_non_numeric_organism_id(corpus, tmp_path, capsys):
     check_one_warning(corpus, tmp_path, capsys, table(corpus, "genes"), line, "organism_id", "taxon")
     out = tmp_path / "out.nt"
     triples = out.read_text(encoding="utf-8")  # the gene is still linked, without an organism
-    assert f"<{fig_iri(BAD)}> <https://w3id.org/pfocr-kg/vocab#mentionsGene> <http://identifiers.org/ncbigene/7157>" \
+    assert f"<{fig_iri(BAD)}> <https://w3id.org/pfocr-kg/vocab#mentionsGene> <https://identifiers.org/ncbigene/7157>" \
         in triples
 
 

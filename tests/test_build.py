@@ -154,7 +154,7 @@ def test_older_layout_version_builds_with_inline_genes(tmp_path):
     fields = yaml.safe_load(path.read_text(encoding="utf-8").split("---\n")[1])
     g = graph_of([VERSIONS / "older-layout"], tmp_path, "older")
     fig = fig_iri(OLDER)
-    genes = {URIRef(f"http://identifiers.org/ncbigene/{i['entrez']}") for i in fields["genes"]}
+    genes = {URIRef(f"https://identifiers.org/ncbigene/{i['entrez']}") for i in fields["genes"]}
     assert set(g.objects(fig, URIRef(KG + "mentionsGene"))) == genes
     assert (fig, URIRef(KG + "pathwayScore"), None) in g
     assert (fig, URIRef(KG + "pmcRankedResultIndex"),

@@ -94,7 +94,7 @@ def test_figure_and_paper_iris(graphs, figid):
     assert fig == fig_iri(fields["figid"])
     assert (fig, RDF.type, KG.PathwayFigure) in g
     assert (fig, DCT.identifier, Literal(fields["figid"])) in g
-    paper = URIRef(f"http://identifiers.org/pmc/{fields['pmcid']}")
+    paper = URIRef(f"https://identifiers.org/pmc/{fields['pmcid']}")
     assert (fig, DCT.isPartOf, paper) in g
     assert (paper, RDF.type, SDO.ScholarlyArticle) in g
     assert (fig, DCT.title, Literal(fields["figtitle"])) in g
@@ -159,7 +159,7 @@ def test_old_dois_are_percent_encoded(tmp_path, doi):
     fields = yaml_of(sample(NO_TABLE_FIGID))
     fields["doi"] = doi
     g = graph_of(write_record(tmp_path / f"{NO_TABLE_FIGID}.md", fields), None)
-    paper = URIRef(f"http://identifiers.org/pmc/{fields['pmcid']}")
+    paper = URIRef(f"https://identifiers.org/pmc/{fields['pmcid']}")
     [same] = g.objects(paper, SDO.sameAs)
     assert str(same).startswith("https://doi.org/10.")
     assert not re.search(r'[<>#\s{}|^`\\"]', str(same))
@@ -225,7 +225,7 @@ def test_genes_from_table(graphs, figid):
         gid = na(row["ncbigene_id"])
         if gid is None:
             continue
-        gene = URIRef(f"http://identifiers.org/ncbigene/{gid}")
+        gene = URIRef(f"https://identifiers.org/ncbigene/{gid}")
         genes.add(gene)
         assert (fig, KG.mentionsGene, gene) in g
         symbol = na(row["ncbigene_symbol"])
@@ -243,7 +243,7 @@ def test_genes_from_table(graphs, figid):
     assert set(g.objects(fig, KG.mentionsGene)) == genes
     expected = [(na(r["word"]), na(r["ncbigene_id"]), na(r["match"]), na(r["source"])) for r in rows]
     expected += [(na(i.get("word")), na(i.get("entrez")), na(i.get("symbol")), na(i.get("source"))) for i in inline]
-    _check_mentions(g, fig, "gene", expected, lambda i: URIRef(f"http://identifiers.org/ncbigene/{i}"))
+    _check_mentions(g, fig, "gene", expected, lambda i: URIRef(f"https://identifiers.org/ncbigene/{i}"))
 
 
 def test_non_human_genes_have_no_hgnc_symbol(graphs):
@@ -337,6 +337,10 @@ def _check_terms(g: Graph, fig: URIRef, kind: str, rows: list[dict], xref_col: s
         if xref:
             target = URIRef(xref_base + xref.split(":", 1)[-1])
             assert (node, SKOS.closeMatch, target) in g
+            # WikiPathways' form of ChEBI, written out here (not from kg.vocab)
+            wp_chebi = {URIRef("https://identifiers.org/chebi/CHEBI:" + xref.split(":", 1)[-1])} \
+                if kind == "chemical" else set()
+            assert set(g.objects(node, WP.bdbChEBI)) >= wp_chebi
             if na(row["name"]):
                 assert (target, RDFS.label, Literal(row["name"])) in g
         if na(row["match"]):
@@ -402,21 +406,25 @@ def test_same_word_two_genes_gives_two_mentions(graphs):
 def test_vocab_iri_forms():
     assert vocab.figure_iri("PMC10299676__ijms-24-10290-g001") == \
         "https://pfocr.wikipathways.org/figures/PMC10299676__ijms-24-10290-g001.html"
-    assert vocab.paper_iri("PMC100005") == "http://identifiers.org/pmc/PMC100005"
-    assert vocab.gene_iri("4040") == "http://identifiers.org/ncbigene/4040"
-    assert vocab.hgnc_symbol_iri("LRP6") == "http://identifiers.org/hgnc.symbol/LRP6"
+    assert vocab.paper_iri("PMC100005") == "https://identifiers.org/pmc/PMC100005"
+    assert vocab.gene_iri("4040") == "https://identifiers.org/ncbigene/4040"
+    assert vocab.hgnc_symbol_iri("LRP6") == "https://identifiers.org/hgnc.symbol/LRP6"
     assert vocab.taxon_iri("9606") == "http://purl.obolibrary.org/obo/NCBITaxon_9606"
     assert vocab.mesh_iri("mesh:D005227") == vocab.mesh_iri("D005227") == "http://id.nlm.nih.gov/mesh/D005227"
     assert vocab.chebi_iri("chebi:35366") == vocab.chebi_iri("CHEBI:35366") == "http://purl.obolibrary.org/obo/CHEBI_35366"
     assert vocab.doid_iri("DOID:1612") == vocab.doid_iri("1612") == "http://purl.obolibrary.org/obo/DOID_1612"
     assert vocab.doi_iri("10.3390/ijms24054893") == "https://doi.org/10.3390/ijms24054893"
+    assert vocab.chebi_identifiers_iri("chebi:2719") == vocab.chebi_identifiers_iri("2719") == \
+        "https://identifiers.org/chebi/CHEBI:2719"
+    assert vocab.wikipathways_iri("WP4799") == "https://identifiers.org/wikipathways/WP4799"
 
 
 @pytest.mark.parametrize("build,bad", [
     (vocab.gene_iri, "12a"), (vocab.gene_iri, "NA"), (vocab.gene_iri, ""), (vocab.taxon_iri, "human"),
     (vocab.mesh_iri, "X123"), (vocab.chebi_iri, "chebi:abc"), (vocab.doid_iri, "DOID:"), (vocab.paper_iri, "123"),
     (vocab.figid, "a/b"), (vocab.figid, "PMC1 x"), (vocab.doi_iri, "NA"), (vocab.doi_iri, ".na.character"),
-    (vocab.check_iri, "ftp://x"), (vocab.check_iri, "http://a b"),
+    (vocab.check_iri, "ftp://x"), (vocab.check_iri, "http://a b"), (vocab.wikipathways_iri, "wp4799"),
+    (vocab.wikipathways_iri, "WP4799_r129018"), (vocab.wikipathways_iri, "WP"), (vocab.chebi_identifiers_iri, "x"),
 ])
 def test_vocab_rejects_bad_identifiers(build, bad):
     with pytest.raises(ValueError):
@@ -457,7 +465,7 @@ def test_jsonld_block_mapped(graphs, figid):
 
 def test_jsonld_keywords_stay_literals_even_when_they_look_like_terms(tmp_path):
     fields = yaml_of(sample(NO_TABLE_FIGID))
-    words = ["Dataset", "name", "schema:Gene", "http://identifiers.org/ncbigene/7157", "@id", "TP53", "Person"]
+    words = ["Dataset", "name", "schema:Gene", "https://identifiers.org/ncbigene/7157", "@id", "TP53", "Person"]
     fields["schema-jsonld"]["keywords"] = words
     g = graph_of(write_record(tmp_path / f"{NO_TABLE_FIGID}.md", fields), None)
     fig = fig_iri(NO_TABLE_FIGID)

@@ -18,7 +18,7 @@ from kg.cli import main
 from kg.errors import StoreError
 from kg.network import format_stats, project, stats, write_network
 
-NCBIGENE = "http://identifiers.org/ncbigene/"
+NCBIGENE = "https://identifiers.org/ncbigene/"
 MISSING = {"", "NA", ".na.character", "NULL", "null", "None"}
 
 

@@ -121,11 +121,11 @@ def test_hard_literal_on_its_property(hard_outputs):
     assert (fig, URIRef("http://schema.org/caption"), Literal(HARD)) in g
     assert (fig, URIRef("http://schema.org/description"), Literal(HARD)) in g
     assert (fig, URIRef("http://schema.org/keywords"), Literal(HARD)) in g
-    paper = URIRef("http://identifiers.org/pmc/PMC10003241")
+    paper = URIRef("https://identifiers.org/pmc/PMC10003241")
     assert (paper, URIRef("http://schema.org/keywords"), Literal(HARD.replace("|", "/").replace("\n", " "))) in g
     [m] = [m for m in g.objects(fig, URIRef("https://w3id.org/pfocr-kg/vocab#hasMention"))
            if (m, URIRef("https://w3id.org/pfocr-kg/vocab#ocrWord"), Literal(HARD_WORD)) in g
-           and (m, URIRef("https://w3id.org/pfocr-kg/vocab#refersTo"), URIRef("http://identifiers.org/ncbigene/4040")) in g]
+           and (m, URIRef("https://w3id.org/pfocr-kg/vocab#refersTo"), URIRef("https://identifiers.org/ncbigene/4040")) in g]
     assert str(m).startswith(str(fig) + "#")
     assert not re.search(r'[<>"{}|^`\\\s]', str(m)[len(str(fig)) + 1:])
 

@@ -121,8 +121,8 @@ def test_unknown_query_name_lists_close_matches():
 
 
 @pytest.mark.parametrize("value,term", [
-    ("<http://identifiers.org/ncbigene/7157>", ox.NamedNode("http://identifiers.org/ncbigene/7157")),
-    ("ncbigene:7157", ox.NamedNode("http://identifiers.org/ncbigene/7157")),
+    ("<https://identifiers.org/ncbigene/7157>", ox.NamedNode("https://identifiers.org/ncbigene/7157")),
+    ("ncbigene:7157", ox.NamedNode("https://identifiers.org/ncbigene/7157")),
     ("pfocr:PMC1__F1.html", ox.NamedNode("https://pfocr.wikipathways.org/figures/PMC1__F1.html")),
     ("https://doi.org/10.1/x", ox.NamedNode("https://doi.org/10.1/x")),
     ("7157", ox.Literal("7157", datatype=ox.NamedNode(XSD + "integer"))),
@@ -220,7 +220,7 @@ def test_values_block_goes_into_every_where_group():
 def test_params_by_iri_id_and_symbol_agree(sample_store):
     text = resolve_query("figures-of-gene")
     answers = [run_query(text, store=sample_store, params={"gene": g}).rows
-               for g in ("4040", "ncbigene:4040", "<http://identifiers.org/ncbigene/4040>", "lrp6", '"4040"')]
+               for g in ("4040", "ncbigene:4040", "<https://identifiers.org/ncbigene/4040>", "lrp6", '"4040"')]
     assert answers[0] and all(a == answers[0] for a in answers)
 
 
@@ -321,7 +321,7 @@ def test_unreachable_and_silent_endpoints():
 # --------------------------------------------------------------------------- formats
 
 TRICKY = ('SELECT ?text ?n ?unbound ?iri ?lang ?date WHERE { BIND("a,b \\"q\\"\\tx\\nline" AS ?text) '
-          'BIND(42 AS ?n) BIND(<http://identifiers.org/ncbigene/4040> AS ?iri) BIND("chat"@fr AS ?lang) '
+          'BIND(42 AS ?n) BIND(<https://identifiers.org/ncbigene/4040> AS ?iri) BIND("chat"@fr AS ?lang) '
           'BIND("2001-01-01"^^<http://www.w3.org/2001/XMLSchema#date> AS ?date) }')
 
 
@@ -333,16 +333,16 @@ def tricky(sample_store) -> QueryResult:
 def test_csv_is_w3c(tricky):
     text = format_results(tricky, "csv")
     assert text == ('text,n,unbound,iri,lang,date\r\n'
-                    '"a,b ""q""\tx\nline",42,,http://identifiers.org/ncbigene/4040,chat,2001-01-01\r\n')
+                    '"a,b ""q""\tx\nline",42,,https://identifiers.org/ncbigene/4040,chat,2001-01-01\r\n')
     assert list(csv.reader(io.StringIO(text, newline=""))) == [
         ["text", "n", "unbound", "iri", "lang", "date"],
-        ['a,b "q"\tx\nline', "42", "", "http://identifiers.org/ncbigene/4040", "chat", "2001-01-01"]]
+        ['a,b "q"\tx\nline', "42", "", "https://identifiers.org/ncbigene/4040", "chat", "2001-01-01"]]
 
 
 def test_tsv_is_w3c(tricky):
     assert format_results(tricky, "tsv") == (
         "?text\t?n\t?unbound\t?iri\t?lang\t?date\n"
-        '"a,b \\"q\\"\\tx\\nline"\t42\t\t<http://identifiers.org/ncbigene/4040>\t"chat"@fr\t'
+        '"a,b \\"q\\"\\tx\\nline"\t42\t\t<https://identifiers.org/ncbigene/4040>\t"chat"@fr\t'
         '"2001-01-01"^^<http://www.w3.org/2001/XMLSchema#date>\n')
 
 
@@ -352,7 +352,7 @@ def test_json_is_w3c(tricky):
                     "results": {"bindings": [{
                         "text": {"type": "literal", "value": 'a,b "q"\tx\nline'},
                         "n": {"type": "literal", "value": "42", "datatype": XSD + "integer"},
-                        "iri": {"type": "uri", "value": "http://identifiers.org/ncbigene/4040"},
+                        "iri": {"type": "uri", "value": "https://identifiers.org/ncbigene/4040"},
                         "lang": {"type": "literal", "value": "chat", "xml:lang": "fr"},
                         "date": {"type": "literal", "value": "2001-01-01", "datatype": XSD + "date"}}]}}
     assert json.loads(format_results(QueryResult(boolean=False), "json")) == {"head": {}, "boolean": False}
@@ -418,7 +418,7 @@ def test_cli_params(capsys, sample_store, endpoint):
     args = ["query", "genes-of-figure", "--param", f"figure={LRP6_FIGURE}", "--format", "csv"]
     assert main(args + ["--store", str(sample_store)]) == 0
     local = capsys.readouterr().out
-    assert "http://identifiers.org/ncbigene/4040,4040,LRP6," in local
+    assert "https://identifiers.org/ncbigene/4040,4040,LRP6," in local
     assert main(args + ["--endpoint", endpoint]) == 0
     assert capsys.readouterr().out == local
     assert main(["query", "figures-gene-disease", "--store", str(sample_store), "--param", "gene=lrp6",
@@ -460,7 +460,7 @@ def test_cli_missing_store_and_remote_failures(capsys, tmp_path, endpoint):
 def test_inline_sparql_has_kg_prefixes(sample_store, endpoint):
     """The prefixes results are printed with work in queries without PREFIX lines."""
     inline = "SELECT ?f WHERE { ?f kg:mentionsGene ncbigene:4040 ; a kg:PathwayFigure }"
-    full = ("SELECT ?f WHERE { ?f <https://w3id.org/pfocr-kg/vocab#mentionsGene> <http://identifiers.org/ncbigene/4040> ;"
+    full = ("SELECT ?f WHERE { ?f <https://w3id.org/pfocr-kg/vocab#mentionsGene> <https://identifiers.org/ncbigene/4040> ;"
             " a <https://w3id.org/pfocr-kg/vocab#PathwayFigure> }")
     local = run_query(inline, store=sample_store).rows
     assert local and local == run_query(full, store=sample_store).rows
@@ -489,7 +489,7 @@ def test_library_and_rq_files_get_prefixes_too(tmp_path, sample_store):
     query_file.write_text("# Genes of LRP6's figure.\nSELECT DISTINCT ?g WHERE {\n  ?f dcterms:identifier "
                           f'"{LRP6_FIGURE}" ; kg:mentionsGene ?g }}\n', "utf-8")
     rows = run_query(str(query_file), store=sample_store).rows
-    assert {"g": ox.NamedNode("http://identifiers.org/ncbigene/4040")} in rows
+    assert {"g": ox.NamedNode("https://identifiers.org/ncbigene/4040")} in rows
     for q in list_queries():  # the library declares what it uses: nothing added
         assert declare_prefixes(q.text) == (q.text, 0), q.name
 

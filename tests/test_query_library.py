@@ -19,12 +19,12 @@ from kg.query import format_results, list_queries, resolve_query, run_query
 
 from conftest import SAMPLE
 
-NCBIGENE = "http://identifiers.org/ncbigene/"
+NCBIGENE = "https://identifiers.org/ncbigene/"
 TAXON = "http://purl.obolibrary.org/obo/NCBITaxon_"
 MESH = "http://id.nlm.nih.gov/mesh/"
 CHEBI = "http://purl.obolibrary.org/obo/CHEBI_"
 DOID = "http://purl.obolibrary.org/obo/DOID_"
-PMC = "http://identifiers.org/pmc/"
+PMC = "https://identifiers.org/pmc/"
 MISSING = {"", "NA", ".na.character", "NULL", "null", "None"}
 
 # --------------------------------------------------------------------------- the records, read independently

@@ -27,12 +27,12 @@ SCHEMA = Namespace("http://schema.org/")
 FABIO = Namespace("http://purl.org/spar/fabio/")
 WP = Namespace("http://vocabularies.wikipathways.org/wp#")
 SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
-NCBIGENE = Namespace("http://identifiers.org/ncbigene/")
+NCBIGENE = Namespace("https://identifiers.org/ncbigene/")
 ONTOLOGIES = Path(str(resources.files("kg.ontologies")))
 #: A record with genes, chemicals (one with a ChEBI match) and a disease.
 RICH_RECORD = "PMC10003241__ijms-24-04893-g003.md"
 FIGURE = URIRef("https://pfocr.wikipathways.org/figures/PMC10003241__ijms-24-04893-g003.html")
-PAPER = URIRef("http://identifiers.org/pmc/PMC10003241")
+PAPER = URIRef("https://identifiers.org/pmc/PMC10003241")
 NOT_A_PURL = URIRef("http://identifiers.org/taxonomy/9606")
 
 
@@ -149,9 +149,9 @@ BROKEN: dict[str, tuple[Edit, str]] = {
     "two scores": (lambda g: g.add((FIGURE, KG.automlPathwayScore, Literal("0.5", datatype=XSD.decimal))),
                    "path kg:automlPathwayScore"),
     "paper untyped": (lambda g: g.remove((PAPER, RDF.type, SCHEMA.ScholarlyArticle)), "path dcterms:isPartOf"),
-    "two papers": (lambda g: (g.add((FIGURE, DCTERMS.isPartOf, URIRef("http://identifiers.org/pmc/PMC1"))),
-                              g.add((URIRef("http://identifiers.org/pmc/PMC1"), RDF.type, SCHEMA.ScholarlyArticle)),
-                              g.add((URIRef("http://identifiers.org/pmc/PMC1"), DCTERMS.identifier, Literal("PMC1")))),
+    "two papers": (lambda g: (g.add((FIGURE, DCTERMS.isPartOf, URIRef("https://identifiers.org/pmc/PMC1"))),
+                              g.add((URIRef("https://identifiers.org/pmc/PMC1"), RDF.type, SCHEMA.ScholarlyArticle)),
+                              g.add((URIRef("https://identifiers.org/pmc/PMC1"), DCTERMS.identifier, Literal("PMC1")))),
                    "dcterms:isPartOf must be at most one paper"),
     "gene link to non-gene": (lambda g: g.add((FIGURE, KG.mentionsGene, URIRef("http://example.org/x"))),
                               "kg:mentionsGene values must be kg:Gene"),
