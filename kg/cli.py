@@ -114,10 +114,15 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_query(args: argparse.Namespace) -> int:
     from .outputs import open_output
-    from .query import format_results, list_queries, run_query
+    from .query import examples_turtle, format_results, list_queries, run_query
 
+    if args.format == "ttl" and not args.list:
+        raise CommandError("--format ttl describes the query library as SPARQL examples: use it with --list")
     if args.list:
         with open_output(args.output, "w") as fh:
+            if args.format == "ttl":
+                fh.write(examples_turtle())
+                return 0
             for q in list_queries():
                 params = " ".join(f"{p}=" for p in q.params)
                 fh.write(f"{q.name:<28} {q.description}" + (f"  [{params}]" if params else "") + "\n")
@@ -272,8 +277,9 @@ def make_parser() -> argparse.ArgumentParser:
     where = p.add_mutually_exclusive_group()
     store_option(where, "the Oxigraph store folder to query")
     where.add_argument("--endpoint", metavar="URL", help="query this SPARQL endpoint instead of --store")
-    p.add_argument("--format", choices=["table", "csv", "tsv", "json"], default="table",
-                   help="table for reading; csv, tsv, json: the W3C SPARQL results formats")
+    p.add_argument("--format", choices=["table", "csv", "tsv", "json", "ttl"], default="table",
+                   help="table for reading; csv, tsv, json: the W3C SPARQL results formats; ttl (with --list): "
+                        "the library as SPARQL examples (sh:SPARQLExecutable)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="bind a query parameter; repeat a NAME to bind several values (default: none)")
     p.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",

@@ -8,6 +8,11 @@ text: each value is parsed into one RDF term (see :func:`parse_term`) and bound 
 sub-select's (several values: :func:`bind_params`), so the same text runs locally and on
 any SPARQL 1.1 endpoint.
 
+The library is also published as SPARQL examples in the form of the SIB / UniProt /
+WikiPathways ``sparql-examples`` (SHACL ``sh:SPARQLExecutable`` nodes with ``rdfs:comment``,
+``sh:select``, ``schema:keywords``): :func:`examples_turtle`, ``kg query --list --format ttl``,
+and the generated file ``queries/examples.ttl`` (kept equal to it by a test).
+
 Every query (inline, ``.rq`` file or library) may use kg's prefixes without declaring
 them: the ones it uses and does not declare are added (:func:`declare_prefixes`), from
 the same table results are printed with (:data:`kg.vocab.PREFIXES`).
@@ -51,13 +56,16 @@ _XSD_DECIMAL = XSD + "decimal"
 
 @dataclass(frozen=True)
 class LibraryQuery:
-    """One ``.rq`` file of the query library."""
+    """One ``.rq`` file of the query library: its description (first ``#`` line), its
+    ``# param: NAME — meaning (example)`` parameters, its ``# keywords: a, b`` and its text."""
 
     name: str
     path: str
     description: str
     params: list[str]
     text: str
+    keywords: list[str] = field(default_factory=list)
+    param_help: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -74,23 +82,42 @@ class QueryResult:
 # --------------------------------------------------------------------------- library
 
 _PARAM_LINE = re.compile(r"#\s*param:\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:[—–:-]+\s*)?(.*)")
+_KEYWORDS_LINE = re.compile(r"#\s*keywords:\s*(.*)")
 
 
 def _header(text: str) -> tuple[str, list[tuple[str, str]]]:
     """Description and ``(name, meaning)`` params from the leading ``#`` lines of ``text``."""
     description, params = "", []
+    for line in _header_lines(text):
+        match = _PARAM_LINE.match(line)
+        if match:
+            params.append((match.group(1), match.group(2).strip()))
+        elif not description and not _KEYWORDS_LINE.match(line):
+            description = line.lstrip("#").strip()
+    return description, params
+
+
+def _header_lines(text: str) -> list[str]:
+    """The leading ``#`` lines of ``text`` (blank lines skipped), stripped."""
+    lines = []
     for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
         if not line.startswith("#"):
             break
-        match = _PARAM_LINE.match(line)
+        lines.append(line)
+    return lines
+
+
+def _keywords(text: str) -> list[str]:
+    """The comma-separated words of the ``# keywords:`` header lines of ``text``."""
+    found = []
+    for line in _header_lines(text):
+        match = _KEYWORDS_LINE.match(line)
         if match:
-            params.append((match.group(1), match.group(2).strip()))
-        elif not description:
-            description = line.lstrip("#").strip()
-    return description, params
+            found += [word.strip() for word in match.group(1).split(",") if word.strip()]
+    return list(dict.fromkeys(found))
 
 
 def list_queries() -> list[LibraryQuery]:
@@ -100,8 +127,108 @@ def list_queries() -> list[LibraryQuery]:
         if entry.name.endswith(".rq") and entry.is_file():
             text = entry.read_text("utf-8")
             description, params = _header(text)
-            found.append(LibraryQuery(entry.name[:-3], str(entry), description, [p for p, _ in params], text))
+            found.append(LibraryQuery(entry.name[:-3], str(entry), description, [p for p, _ in params], text,
+                                      _keywords(text), dict(params)))
     return sorted(found, key=lambda q: q.name)
+
+
+# --------------------------------------------------------------------------- SPARQL examples
+
+#: Where the library's SPARQL examples are named: ``<EXAMPLES_BASE><query name>``.
+EXAMPLES_BASE = "https://w3id.org/pfocr-kg/queries/"
+_EXAMPLE_FORMS = {  # query form -> (classes, property), as the sparql-examples write them
+    "SELECT": ("sh:SPARQLExecutable, sh:SPARQLSelectExecutable", "sh:select"),
+    "ASK": ("sh:SPARQLExecutable, sh:SPARQLAskExecutable", "sh:ask"),
+    "CONSTRUCT": ("sh:SPARQLExecutable, sh:SPARQLConstructExecutable", "sh:construct"),
+    "DESCRIBE": ("sh:SPARQLExecutable, spex:SPARQLDescribeExecutable", "spex:describe"),
+}
+
+
+def param_example(meaning: str) -> str | None:
+    """The example value of a ``# param:`` meaning: the first of the alternatives in its final
+    parentheses (``gene symbol ... (LRP6, 4040 or ncbigene:4040)`` -> ``LRP6``)."""
+    match = re.search(r"\(([^()]*)\)\s*$", meaning)
+    if not match:
+        return None
+    first = re.split(r",\s+|\s+or\s+", match.group(1).strip())[0].strip()
+    return first or None
+
+
+def example_query(query: LibraryQuery) -> str:
+    """``query`` as a runnable SPARQL example: each parameter bound (``VALUES``) to the
+    example value of its ``# param:`` line, the ``#`` header left out (it becomes the
+    example's comment and keywords), every prefix declared."""
+    params = {}
+    for name in query.params:
+        example = param_example(query.param_help.get(name, ""))
+        if example is None:
+            raise QueryError(f"library query {query.name}: parameter {name} has no example value in parentheses")
+        params[name] = example
+    text = bind_params(query.text, params)
+    lines = text.splitlines()
+    while lines and (not lines[0].strip() or lines[0].lstrip().startswith("#")):
+        lines.pop(0)
+    return declare_prefixes("\n".join(lines).strip() + "\n")[0]
+
+
+def _turtle_long_string(text: str) -> str:
+    """``text`` as a Turtle ``\"\"\"long string\"\"\"``: backslashes escaped, and each ``"``
+    that starts a run of quotes or ends the text (so ``\"\"\"`` never appears inside)."""
+    out = []
+    for i, char in enumerate(text):
+        if char == "\\":
+            out.append("\\\\")
+        elif char == '"' and (i + 1 == len(text) or text[i + 1] == '"'):
+            out.append('\\"')
+        else:
+            out.append(char)
+    return '"""' + "".join(out) + '"""'
+
+
+def _turtle_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a valid Turtle short string
+
+
+def examples_turtle() -> str:
+    """The query library as SPARQL examples, in Turtle: one ``sh:SPARQLExecutable`` per
+    query (``sh:SPARQLSelectExecutable`` ... by its form) with ``rdfs:label`` (its name),
+    ``rdfs:comment`` (its question and parameters), ``sh:select`` (runnable text, parameters
+    bound to their examples), ``schema:keywords`` and ``sh:prefixes`` (kg's prefix table)."""
+    out = [
+        "# kg's query library as SPARQL examples (the form of the SIB / UniProt / WikiPathways",
+        "# sparql-examples). Generated by kg.query.examples_turtle(): `kg query --list --format ttl`.",
+        "",
+        f"@prefix ex: <{EXAMPLES_BASE}> .",
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .",
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .",
+        "@prefix schema: <https://schema.org/> .",
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .",
+        "@prefix spex: <https://purl.expasy.org/sparql-examples/ontology#> .",
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .",
+        "",
+    ]
+    for query in list_queries():
+        form = query_form(query.text) or "SELECT"
+        classes, prop = _EXAMPLE_FORMS[form]
+        comment = query.description
+        for name in query.params:
+            help = query.param_help.get(name, "")
+            comment += f" Parameter ?{name}: {help}; this example binds {_turtle_string(param_example(help) or '')}."
+        out += [f"ex:{query.name} a {classes} ;",
+                f"    rdfs:label {_turtle_string(query.name)} ;",
+                f"    rdfs:comment {_turtle_string(comment)}@en ;",
+                "    sh:prefixes ex:prefixes ;",
+                f"    {prop} {_turtle_long_string(example_query(query))} ;"]
+        if query.keywords:
+            out.append(f"    schema:keywords {', '.join(_turtle_string(k) for k in query.keywords)} ;")
+        out[-1] = out[-1][:-2] + " ."
+        out.append("")
+    out.append("ex:prefixes a owl:Ontology ;")
+    out.append("    rdfs:comment \"The prefixes kg declares for every query and prints results with (kg.vocab.PREFIXES).\"@en ;")
+    declarations = [f"[ sh:prefix {_turtle_string(prefix)} ; sh:namespace \"{namespace}\"^^xsd:anyURI ]"
+                    for prefix, namespace in PREFIXES.items()]
+    out.append("    sh:declare " + " ,\n        ".join(declarations) + " .")
+    return "\n".join(out) + "\n"
 
 
 _SPARQL_START = re.compile(r"^\s*(?:#[^\n]*\n\s*)*(PREFIX|BASE|SELECT|ASK|CONSTRUCT|DESCRIBE)(?=[\s{*?$<(])",
