@@ -362,11 +362,18 @@ def companion_tables(source: RecordSource, fig: str) -> dict[str, tuple[Path, by
     return tables
 
 
+#: The version of the record -> RDF mapping, part of every record digest: bump it whenever the
+#: same record maps to other triples, so that an incremental build re-maps every record.
+#: 2: IRIs as WikiPathways RDF writes them (https://identifiers.org), kg:redrawnAs.
+MAPPING_VERSION = 2
+
+
 def content_digest(raw: bytes, fig: str, tables: dict[str, tuple[Path, bytes | OSError]],
                    links: WpidLinks | None = None) -> str:
-    """SHA-256 of a record file, its tables (names included) and its rows of the site's
-    ``wpid_map.tsv`` (when it has any): what incremental builds compare."""
-    digest = hashlib.sha256(raw)
+    """SHA-256 of the mapping version, a record file, its tables (names included) and its rows
+    of the site's ``wpid_map.tsv`` (when it has any): what incremental builds compare."""
+    digest = hashlib.sha256(f"kg-mapping-{MAPPING_VERSION}\0".encode())
+    digest.update(raw)
     for kind, (_, data) in tables.items():
         digest.update(f"\0{fig}-{kind}\0".encode())
         digest.update(data if isinstance(data, bytes) else b"\0unreadable\0")

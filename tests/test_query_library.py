@@ -15,7 +15,9 @@ import pyoxigraph as ox
 import pytest
 import yaml
 
-from kg.query import format_results, list_queries, resolve_query, run_query
+from kg.query import (EXAMPLES_BASE, example_query, examples_turtle, format_results, list_queries, param_example,
+                      resolve_query, run_query)
+from kg.vocab import PREFIXES
 
 from conftest import SAMPLE
 
@@ -253,6 +255,10 @@ def test_library_has_documented_queries():
         assert [p.split()[2] for p in params] == q.params
         assert all(" — " in p and p.rstrip().endswith(")") for p in params), q.name
         assert not re.search(r"\bGRAPH\s*[?<$]", q.text, re.IGNORECASE), q.name  # works on the union
+        assert q.keywords and all(k == k.strip() and k for k in q.keywords), q.name
+        assert [line for line in lines if line.startswith("# keywords:")] == [lines[1 + len(params)]], q.name
+        assert all(param_example(q.param_help[p]) for p in q.params), q.name
+    assert {"pathways-sharing-genes", "figures-like-pathway", "figures-redrawn"} <= set(queries)
 
 
 # --------------------------------------------------------------------------- one test per query
@@ -441,14 +447,14 @@ def test_mention_provenance(sample_store, gene):
     assert len(result.rows) == len(expected) > 0
 
 
-@pytest.mark.parametrize("chemical", ["ATP", "mesh:D000255", "CHEBI:15422", "glucose", "Fatty Acids",
+@pytest.mark.parametrize("chemical", ["ATP", "mesh:D000255", "CHEBI:15422", "chebi:15422", "glucose", "Fatty Acids",
                                       "aspartyl-aspartic acid", "bombesin", "nothing-like-this"])
 def test_figures_of_chemical(sample_store, chemical):
     labels, xrefs, names = term_labels("chemicals")
     iri = None
     if chemical.startswith("mesh:"):
         iri = MESH + chemical[5:]
-    elif chemical.startswith("CHEBI:"):
+    elif chemical.lower().startswith("chebi:"):  # the OBO PURL (CHEBI:) or WikiPathways' form (chebi:) of one term
         iri = CHEBI + chemical[6:]
     expected = set()
     for f in figures():
@@ -503,7 +509,13 @@ def endpoint(oxigraph_server, sample_ttl):
     return oxigraph_server.query_endpoint
 
 
-@pytest.mark.parametrize("query", list_queries(), ids=lambda q: q.name)
+#: Queries that need WikiPathways RDF (or records linked to pathways) beside the sample to
+#: answer anything; test_wikipathways.py checks them, local and remote, on the sample + WP4799.
+WIKIPATHWAYS_QUERIES = {q.name for q in list_queries() if "WikiPathways" in q.keywords}
+
+
+@pytest.mark.parametrize("query", [q for q in list_queries() if q.name not in WIKIPATHWAYS_QUERIES],
+                         ids=lambda q: q.name)
 def test_remote_equals_local(sample_store, endpoint, query):
     params = {p: PARAMS[p] for p in query.params}
     if "gene" in params and "disease" in params:
@@ -522,3 +534,81 @@ def test_remote_equals_local_per_figure(sample_store, endpoint, figid):
         text = resolve_query(name)
         assert run_query(text, endpoint=endpoint, params={"figure": figid}) == \
             run_query(text, store=sample_store, params={"figure": figid})
+
+
+# --------------------------------------------------------------------------- the library as SPARQL examples
+
+SH = "http://www.w3.org/ns/shacl#"
+SDO_HTTPS = "https://schema.org/"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+
+
+def test_examples_file_is_in_sync():
+    """queries/examples.ttl is what kg.query.examples_turtle() generates (regenerate it with
+    ``kg query --list --format ttl -o queries/examples.ttl``)."""
+    packaged = Path(__file__).resolve().parent.parent / "queries" / "examples.ttl"
+    assert packaged.read_text("utf-8") == examples_turtle()
+
+
+def test_examples_describe_every_query_as_sib_sparql_examples(sample_store):
+    from rdflib import Graph, Literal, Namespace, URIRef
+    from rdflib.namespace import RDF, XSD
+
+    from kg.store import open_store
+    from kg.store import query as store_query
+
+    sh, sdo, rdfs = Namespace(SH), Namespace(SDO_HTTPS), Namespace(RDFS)
+    g = Graph().parse(data=examples_turtle(), format="turtle")
+    assert len(list(ox.parse(examples_turtle().encode(), format=ox.RdfFormat.TURTLE))) == len(g)
+    executables = set(g.subjects(RDF.type, sh.SPARQLExecutable))
+    queries = list_queries()
+    assert executables == {URIRef(EXAMPLES_BASE + q.name) for q in queries}
+    store = open_store(sample_store, read_only=True)
+    try:
+        for q in queries:
+            node = URIRef(EXAMPLES_BASE + q.name)
+            assert (node, RDF.type, sh.SPARQLSelectExecutable) in g
+            [comment] = g.objects(node, rdfs.comment)
+            assert comment.language == "en" and str(comment).startswith(q.description)
+            assert all(f"?{p}" in comment for p in q.params)
+            assert sorted(map(str, g.objects(node, sdo.keywords))) == sorted(q.keywords)
+            [text] = g.objects(node, sh.select)
+            assert str(text) == example_query(q)
+            assert not str(text).lstrip().startswith("#") and "PREFIX kg:" in text
+            # the example runs as it stands and answers what the library query answers with
+            # its parameters bound to the examples of its '# param:' lines
+            params = {p: param_example(q.param_help[p]) for p in q.params}
+            expected = run_query(q.text, store=sample_store, params=params)
+            answer = store_query(store, str(text))
+            rows = [{v.value: s[v.value] for v in answer.variables if s[v.value] is not None} for s in answer]
+            assert rows == expected.rows, q.name
+            if q.name not in WIKIPATHWAYS_QUERIES:
+                assert rows, q.name
+    finally:
+        del store
+    [prefixes] = set(g.objects(None, sh.prefixes))
+    declared = {(str(g.value(d, sh.prefix)), g.value(d, sh.namespace)) for d in g.objects(prefixes, sh.declare)}
+    assert declared == {(p, Literal(n, datatype=XSD.anyURI)) for p, n in PREFIXES.items()}
+
+
+def test_cli_lists_the_library_as_turtle(capsys, tmp_path):
+    from kg.cli import main
+
+    assert main(["query", "--list", "--format", "ttl"]) == 0
+    assert capsys.readouterr().out == examples_turtle()
+    out = tmp_path / "examples.ttl"
+    assert main(["query", "--list", "--format", "ttl", "-o", str(out)]) == 0
+    assert out.read_text("utf-8") == examples_turtle()
+    assert main(["query", "top-genes", "--format", "ttl"]) == 2
+    assert "use it with --list" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("meaning,example", [
+    ("the figure's figid or IRI (PMC10003241__ijms-24-04893-g003)", "PMC10003241__ijms-24-04893-g003"),
+    ("gene symbol, NCBI Gene id or gene IRI (LRP6, 4040 or ncbigene:4040)", "LRP6"),
+    ("comma-separated distinct gene symbols (LRP6,AKT1)", "LRP6,AKT1"),
+    ("a name (mesh:D011488 or OBS proteins)", "mesh:D011488"),
+    ("no example given", None),
+])
+def test_param_example(meaning, example):
+    assert param_example(meaning) == example
