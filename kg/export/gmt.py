@@ -60,9 +60,9 @@ SELECT ?figure ?member ?taxon WHERE {
 _CHEMICALS = _PREFIXES + f"""
 SELECT DISTINCT ?figure ?member WHERE {{
   ?figure a kg:PathwayFigure ; kg:hasMention ?mention .
-  ?mention a kg:ChemicalMention ; kg:refersTo ?term .
-  {{ BIND(?term AS ?member) FILTER(STRSTARTS(STR(?term), "{vocab.CHEBI}")) }}
-  UNION {{ ?term wp:bdbChEBI ?member }}
+  ?mention a kg:ChemicalMention .
+  {{ ?mention kg:refersTo ?member FILTER(STRSTARTS(STR(?member), "{vocab.CHEBI}")) }}
+  UNION {{ ?mention kg:refersTo/wp:bdbChEBI ?member }}
 }}"""
 _FIGURE_TAXA = _PREFIXES + """
 SELECT DISTINCT ?figure ?taxon WHERE { ?figure a kg:PathwayFigure ; wp:organism ?taxon }"""

@@ -299,10 +299,13 @@ class _Graph:
                 self.mention(row["figure"].value, gene.id)
         for kind, category, link, mention, xref_namespace in _KINDS:
             edges, xref_only, terms = _term_queries(link, mention, xref_namespace)
+            links = [(row["figure"].value, row["term"].value) for query in (edges, xref_only)
+                     for row in self.rows(query)]
+            targets = {term for _, term in links}
             found: dict[str, Node] = {}
             for row in self.rows(terms):
                 iri = row["term"].value
-                if not (iri.startswith(vocab.MESH) or iri.startswith(xref_namespace)):
+                if iri not in targets:  # e.g. the ChEBI term of a MeSH chemical: an xref, not a node
                     continue
                 node = self.node(iri, category, kind + "s")
                 if node is None:
@@ -312,11 +315,10 @@ class _Graph:
                     xrefs = {x for x in map(_chebi_or_doid, _text(row["xrefs"]).split()) if x}
                     node.xref = sorted(set(node.xref) | xrefs)
                 found[iri] = node
-            for query in (edges, xref_only):
-                for row in self.rows(query):
-                    node = found.get(row["term"].value)
-                    if node is not None:
-                        self.mention(row["figure"].value, node.id)
+            for figure, term in links:
+                node = found.get(term)
+                if node is not None:
+                    self.mention(figure, node.id)
 
 
 def _write(fh, columns: Sequence[str], rows: Iterable[list[str]]) -> int:
