@@ -42,35 +42,33 @@ from . import ExportFolder, clean_text
 KINDS = ("genes", "chemicals")
 _PREFIXES = (f"PREFIX kg: <{vocab.KG}>\nPREFIX wp: <{vocab.WP}>\nPREFIX dcterms: <{vocab.DCTERMS}>\n"
              f"PREFIX rdfs: <{vocab.RDFS}>\n")
+# Few, plain queries: answers are aggregated by Oxigraph (GROUP_CONCAT) where they are
+# many, since building Python objects per row costs more than the query itself.
 _FIGURES = _PREFIXES + """
-SELECT ?figure (MIN(?id) AS ?figid) (MIN(?a) AS ?alias) (MIN(?t) AS ?title) (MIN(?l) AS ?label) WHERE {
+SELECT ?figure ?figid ?alias ?title WHERE {
   ?figure a kg:PathwayFigure .
-  OPTIONAL { ?figure dcterms:identifier ?id }
-  OPTIONAL { ?figure kg:figureAlias ?a }
-  OPTIONAL { ?figure dcterms:title ?t }
-  OPTIONAL { ?figure rdfs:label ?l }
-} GROUP BY ?figure"""
-_GENES = _PREFIXES + """
-SELECT ?figure ?member ?taxon WHERE {
-  ?figure a kg:PathwayFigure ; kg:mentionsGene ?member .
-  OPTIONAL { ?member wp:organism ?taxon }
+  OPTIONAL { ?figure dcterms:identifier ?figid }
+  OPTIONAL { ?figure kg:figureAlias ?alias }
+  OPTIONAL { ?figure dcterms:title ?title }
 }"""
-# a chemical mention refers to its MeSH term and/or its ChEBI term (OBO PURL), and a MeSH
+_GENES = _PREFIXES + """
+SELECT ?figure (GROUP_CONCAT(STR(?gene); SEPARATOR=" ") AS ?members) WHERE {
+  ?figure kg:mentionsGene ?gene
+} GROUP BY ?figure"""
+_GENE_TAXA = _PREFIXES + "SELECT ?gene ?taxon WHERE { ?gene a kg:Gene ; wp:organism ?taxon }"
+# a chemical mention refers to its MeSH term and/or its ChEBI term (OBO PURL); a MeSH
 # chemical may carry its ChEBI term as wp:bdbChEBI (in whichever IRI form kg writes it)
-_CHEMICALS = _PREFIXES + f"""
-SELECT DISTINCT ?figure ?member WHERE {{
-  ?figure a kg:PathwayFigure ; kg:hasMention ?mention .
-  ?mention a kg:ChemicalMention .
-  {{ ?mention kg:refersTo ?member FILTER(STRSTARTS(STR(?member), "{vocab.CHEBI}")) }}
-  UNION {{ ?mention kg:refersTo/wp:bdbChEBI ?member }}
-}}"""
+_CHEMICALS = _PREFIXES + """
+SELECT ?figure (GROUP_CONCAT(STR(?term); SEPARATOR=" ") AS ?members) WHERE {
+  ?mention a kg:ChemicalMention ; kg:refersTo ?term .
+  ?figure kg:hasMention ?mention
+} GROUP BY ?figure"""
+_CHEBI_OF = _PREFIXES + "SELECT ?term ?chebi WHERE { ?term wp:bdbChEBI ?chebi }"
 _FIGURE_TAXA = _PREFIXES + """
-SELECT DISTINCT ?figure ?taxon WHERE { ?figure a kg:PathwayFigure ; wp:organism ?taxon }"""
-_TAXA = _PREFIXES + """
-SELECT ?taxon (MIN(?l) AS ?label) WHERE {
-  { ?taxon a kg:Organism } UNION { [] wp:organism ?taxon }
-  OPTIONAL { ?taxon rdfs:label ?l }
-} GROUP BY ?taxon"""
+SELECT ?figure (GROUP_CONCAT(STR(?taxon); SEPARATOR=" ") AS ?taxa) WHERE {
+  ?figure a kg:PathwayFigure ; wp:organism ?taxon
+} GROUP BY ?figure"""
+_TAXA = _PREFIXES + "SELECT ?taxon ?label WHERE { ?taxon a kg:Organism OPTIONAL { ?taxon rdfs:label ?label } }"
 
 _CHEBI_NUMBER = re.compile(r"CHEBI[_:]([0-9]+)$", re.IGNORECASE)
 _DATE = re.compile(r"[0-9]{8}")
@@ -161,53 +159,66 @@ class _Reader:
         return store_query(self.store, sparql)
 
     def figures(self) -> dict[str, Figure]:
-        found = {}
+        rows: dict[str, tuple[str, str, str]] = {}
         for row in self.rows(_FIGURES):
             iri = row["figure"]
             if not isinstance(iri, ox.NamedNode):
                 continue
             figid = _value(row["figid"]) or vocab.figid_of_figure_iri(iri.value) or iri.value
-            alias = clean_text(_value(row["alias"]) or "") or figid
-            title = clean_text(_value(row["title"]) or _value(row["label"]) or "") or figid
-            found[iri.value] = Figure(iri.value, figid, alias, title)
-        return found
+            values = (figid, clean_text(_value(row["alias"]) or "") or figid,
+                      clean_text(_value(row["title"]) or "") or figid)
+            known = rows.get(iri.value)
+            rows[iri.value] = values if known is None else min(known, values)  # several values: the least
+        return {iri: Figure(iri, *values) for iri, values in rows.items()}
 
     def members(self) -> dict[str, dict[str | None, set[tuple[int, str]]]]:
         """``figure -> taxid (None: none known) -> members``: for genes the gene's organism,
         for chemicals every organism of the figure (and None: the whole figure)."""
         sets: dict[str, dict[str | None, set[tuple[int, str]]]] = {}
         if self.kind == "genes":
+            gene_taxa: dict[str, list[str]] = {}
+            for row in self.rows(_GENE_TAXA):
+                taxid = _taxid(row["taxon"].value)
+                if taxid is not None:
+                    gene_taxa.setdefault(row["gene"].value, []).append(taxid)
             for row in self.rows(_GENES):
-                member = _member("genes", row["member"].value)
-                if member is not None:
-                    by_taxon = sets.setdefault(row["figure"].value, {})
-                    by_taxon.setdefault(_taxid(_value(row["taxon"])), set()).add(member)
+                by_taxon = sets.setdefault(row["figure"].value, {})
+                for gene in row["members"].value.split():
+                    member = _member("genes", gene)
+                    if member is not None:
+                        for taxid in gene_taxa.get(gene) or (None,):
+                            by_taxon.setdefault(taxid, set()).add(member)
             return sets
-        taxa: dict[str, set[str]] = {}
-        for row in self.rows(_FIGURE_TAXA):
-            taxid = _taxid(row["taxon"].value)
-            if taxid is not None:
-                taxa.setdefault(row["figure"].value, set()).add(taxid)
+        chebi_of = {row["term"].value: row["chebi"].value for row in self.rows(_CHEBI_OF)}
+        figure_taxa = {row["figure"].value: [t for t in map(_taxid, row["taxa"].value.split()) if t]
+                       for row in self.rows(_FIGURE_TAXA)}
         for row in self.rows(_CHEMICALS):
-            member = _member("chemicals", row["member"].value)
-            if member is None:
-                continue
             figure = row["figure"].value
-            by_taxon = sets.setdefault(figure, {})
-            for taxid in taxa.get(figure, ()) or (None,):
-                by_taxon.setdefault(taxid, set()).add(member)
+            found = set()
+            for term in row["members"].value.split():
+                member = _member("chemicals", term) or (_member("chemicals", chebi_of[term]) if term in chebi_of
+                                                        else None)
+                if member is not None:
+                    found.add(member)
+            if found:
+                by_taxon = sets.setdefault(figure, {})
+                for taxid in figure_taxa.get(figure) or (None,):
+                    by_taxon.setdefault(taxid, set()).update(found)
         return sets
 
     def taxon_names(self) -> dict[str, str]:
         """``taxid -> organism name`` (the taxon's label in the store, else kg's organism table)."""
         curated = {taxid: name for taxid, name in vocab.organism_table().values()}
-        names = {}
+        labels: dict[str, str] = {}
         for row in self.rows(_TAXA):
             taxid = _taxid(_value(row["taxon"]))
             if taxid is not None:
                 label = clean_text(_value(row["label"]) or "")
-                names[taxid] = label or curated.get(taxid) or f"NCBITaxon_{taxid}"
-        return names
+                if label and (not labels.get(taxid) or label < labels[taxid]):
+                    labels[taxid] = label  # several labels: the least
+                else:
+                    labels.setdefault(taxid, "")
+        return {taxid: label or curated.get(taxid) or f"NCBITaxon_{taxid}" for taxid, label in labels.items()}
 
 
 def resolve_organism(spec: str, names: Mapping[str, str]) -> str:

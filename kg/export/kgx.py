@@ -106,55 +106,55 @@ def _chebi_or_doid(iri: str) -> str | None:
 _PREFIXES = (f"PREFIX kg: <{vocab.KG}>\nPREFIX wp: <{vocab.WP}>\nPREFIX dcterms: <{vocab.DCTERMS}>\n"
              f"PREFIX rdfs: <{vocab.RDFS}>\nPREFIX schema: <{vocab.SCHEMA}>\nPREFIX skos: <{vocab.SKOS}>\n"
              f"PREFIX bibo: <{vocab.BIBO}>\n")
+# Few, plain queries; many answers are aggregated by Oxigraph (GROUP_CONCAT), since building
+# Python objects per row costs more than the query itself.
 _FIGURES = _PREFIXES + """
-SELECT ?figure (MIN(?id) AS ?figid) (MIN(?t) AS ?title) (MIN(?c) AS ?caption) (MIN(?p) AS ?paper) WHERE {
-  ?figure a kg:PathwayFigure ; dcterms:identifier ?id .
-  OPTIONAL { ?figure dcterms:title ?t }
-  OPTIONAL { ?figure schema:caption ?c }
-  OPTIONAL { ?figure dcterms:isPartOf ?p }
-} GROUP BY ?figure"""
+SELECT ?figure ?figid ?title ?caption ?paper WHERE {
+  ?figure a kg:PathwayFigure ; dcterms:identifier ?figid .
+  OPTIONAL { ?figure dcterms:title ?title }
+  OPTIONAL { ?figure schema:caption ?caption }
+  OPTIONAL { ?figure dcterms:isPartOf ?paper }
+}"""
 _PAPERS = _PREFIXES + """
-SELECT ?paper (MIN(?t) AS ?title) (MIN(?d) AS ?doi) WHERE {
+SELECT ?paper ?title ?doi WHERE {
   { SELECT DISTINCT ?paper { [] a kg:PathwayFigure ; dcterms:isPartOf ?paper } }
-  OPTIONAL { ?paper dcterms:title ?t }
-  OPTIONAL { ?paper bibo:doi ?d }
-} GROUP BY ?paper"""
-_GENE_EDGES = _PREFIXES + "SELECT ?figure ?term { ?figure a kg:PathwayFigure ; kg:mentionsGene ?term }"
+  OPTIONAL { ?paper dcterms:title ?title }
+  OPTIONAL { ?paper bibo:doi ?doi }
+}"""
+_GENE_EDGES = _PREFIXES + """
+SELECT ?figure (GROUP_CONCAT(STR(?gene); SEPARATOR=" ") AS ?genes) WHERE {
+  ?figure kg:mentionsGene ?gene
+} GROUP BY ?figure"""
 _GENES = _PREFIXES + """
-SELECT ?term (MIN(?s) AS ?symbol) (GROUP_CONCAT(DISTINCT STR(?taxon); SEPARATOR=" ") AS ?taxa) WHERE {
-  { SELECT DISTINCT ?term { [] a kg:PathwayFigure ; kg:mentionsGene ?term } }
-  OPTIONAL { ?term kg:symbol ?s }
-  OPTIONAL { ?term wp:organism ?taxon }
-} GROUP BY ?term"""
-_TAXA = _PREFIXES + """
-SELECT ?taxon (MIN(?l) AS ?label) WHERE {
-  { SELECT DISTINCT ?taxon { [] a kg:PathwayFigure ; kg:mentionsGene/wp:organism ?taxon } }
-  OPTIONAL { ?taxon rdfs:label ?l }
-} GROUP BY ?taxon"""
+SELECT ?gene ?symbol ?taxon WHERE {
+  ?gene a kg:Gene .
+  OPTIONAL { ?gene kg:symbol ?symbol }
+  OPTIONAL { ?gene wp:organism ?taxon }
+}"""
+_TAXA = _PREFIXES + "SELECT ?taxon ?label WHERE { ?taxon a kg:Organism OPTIONAL { ?taxon rdfs:label ?label } }"
 
 
-def _term_queries(link: str, mention: str, xref_namespace: str) -> tuple[str, str, str]:
-    """Edges to MeSH terms, edges to ChEBI/DOID-only terms, and the terms' labels and xrefs."""
-    edges = _PREFIXES + f"SELECT ?figure ?term {{ ?figure a kg:PathwayFigure ; kg:{link} ?term }}"
-    xref_only = _PREFIXES + f"""
-SELECT DISTINCT ?figure ?term WHERE {{
-  ?figure a kg:PathwayFigure ; kg:hasMention ?m .
-  ?m a kg:{mention} ; kg:refersTo ?term .
-  FILTER(STRSTARTS(STR(?term), "{xref_namespace}"))
-  FILTER NOT EXISTS {{ ?m kg:refersTo ?other . FILTER(STRSTARTS(STR(?other), "{vocab.MESH}")) }}
-}}"""
+def _mention_queries(mention: str) -> tuple[str, str]:
+    """The terms each chemical (disease) mention refers to, and the figure of each mention."""
     terms = _PREFIXES + f"""
-SELECT ?term (MIN(?l) AS ?label) (GROUP_CONCAT(DISTINCT STR(?x); SEPARATOR=" ") AS ?xrefs) WHERE {{
-  {{ SELECT DISTINCT ?term {{ [] a kg:PathwayFigure ; kg:hasMention ?m . ?m a kg:{mention} ; kg:refersTo ?term }} }}
-  OPTIONAL {{ ?term rdfs:label ?l }}
-  OPTIONAL {{ ?term skos:closeMatch|wp:bdbChEBI ?x }}
-}} GROUP BY ?term"""
-    return edges, xref_only, terms
+SELECT ?mention (GROUP_CONCAT(STR(?term); SEPARATOR=" ") AS ?terms) WHERE {{
+  ?mention a kg:{mention} ; kg:refersTo ?term
+}} GROUP BY ?mention"""
+    figures = _PREFIXES + f"SELECT ?figure ?mention WHERE {{ ?mention a kg:{mention} . ?figure kg:hasMention ?mention }}"
+    return terms, figures
+
+
+def _term_details(terms: Iterable[str]) -> tuple[str, str]:
+    """Labels of the terms, and the ChEBI/DOID terms of the MeSH terms (skos:closeMatch, wp:bdbChEBI)."""
+    values = " ".join(f"<{t}>" for t in sorted(terms))
+    labels = _PREFIXES + f"SELECT ?term ?label WHERE {{ VALUES ?term {{ {values} }} ?term rdfs:label ?label }}"
+    xrefs = _PREFIXES + f"SELECT ?term ?xref WHERE {{ VALUES ?term {{ {values} }} ?term skos:closeMatch|wp:bdbChEBI ?xref }}"
+    return labels, xrefs
 
 
 _KINDS = (
-    ("chemical", CHEMICAL, "mentionsChemical", "ChemicalMention", vocab.CHEBI),
-    ("disease", DISEASE, "mentionsDisease", "DiseaseMention", vocab.DOID),
+    ("chemical", CHEMICAL, "ChemicalMention", vocab.CHEBI),
+    ("disease", DISEASE, "DiseaseMention", vocab.DOID),
 )
 
 
@@ -256,69 +256,105 @@ class _Graph:
     def collect(self) -> None:
         papers: dict[str, Node] = {}
         for row in self.rows(_PAPERS):
-            node = self.node(row["paper"].value, PAPER, "papers")
+            iri = row["paper"].value
+            node = papers.get(iri) or self.node(iri, PAPER, "papers")
             if node is not None:
-                node.name = _text(row["title"])
+                node.name = _least(node.name, _text(row["title"]))
                 doi = _text(row["doi"]).strip()
-                if doi.startswith("10.") and "|" not in doi:
+                if doi.startswith("10.") and "|" not in doi and not node.xref:
                     node.xref = [f"doi:{doi}"]
-                papers[row["paper"].value] = node
+                papers[iri] = node
         for row in self.rows(_FIGURES):
             figure_iri, figid = row["figure"].value, _text(row["figid"])
-            identifier = f"{PFOCR_PREFIX}:{figid}"
+            known = self.figure_ids.get(figure_iri)
+            identifier = _least(known or "", f"{PFOCR_PREFIX}:{figid}")
+            if known is not None and known != identifier:  # several figids: the least
+                self.nodes.pop(known, None)
+                self.figure_paper.pop(known, None)
             self.figure_ids[figure_iri] = identifier
-            self.nodes[identifier] = Node(identifier, FIGURE, figure_iri, "figures", _text(row["title"]),
-                                          _text(row["caption"]))
+            node = self.nodes.get(identifier)
+            if node is None:
+                node = self.nodes[identifier] = Node(identifier, FIGURE, figure_iri, "figures")
+            node.name = _least(node.name, _text(row["title"]))
+            node.description = _least(node.description, _text(row["caption"]))
             paper = papers.get(_text(row["paper"]))
             if paper is not None:
-                self.figure_paper[identifier] = paper.id
-                self.edges.add(Edge(identifier, PART_OF, paper.id, ASSOCIATION, "knowledge_assertion",
-                                    "manual_agent", INFORES_PFOCR))
-        taxa: dict[str, Node] = {}
+                self.figure_paper[identifier] = _least(self.figure_paper.get(identifier, ""), paper.id)
+        for figure, paper in self.figure_paper.items():
+            self.edges.add(Edge(figure, PART_OF, paper, ASSOCIATION, "knowledge_assertion", "manual_agent",
+                                INFORES_PFOCR))
+        taxon_labels: dict[str, str] = {}
         for row in self.rows(_TAXA):
-            node = self.node(row["taxon"].value, ORGANISM, "organisms")
-            if node is not None:
-                node.name = _text(row["label"])
-                taxa[row["taxon"].value] = node
+            iri = row["taxon"].value
+            taxon_labels[iri] = _least(taxon_labels.get(iri, ""), _text(row["label"]))
         genes: dict[str, Node] = {}
-        for row in self.rows(_GENES):
-            node = self.node(row["term"].value, GENE, "genes")
+        gene_rows = list(self.rows(_GENES))
+        mentioned: dict[str, list[str]] = {row["figure"].value: row["genes"].value.split()
+                                           for row in self.rows(_GENE_EDGES)}
+        wanted = {gene for found in mentioned.values() for gene in found}
+        for row in gene_rows:
+            iri = row["gene"].value
+            if iri not in wanted:
+                continue
+            node = genes.get(iri) or self.node(iri, GENE, "genes")
             if node is None:
                 continue
-            node.name = _text(row["symbol"])
-            genes[row["term"].value] = node
-            for taxon in sorted(_text(row["taxa"]).split()):
-                organism = taxa.get(taxon)
+            genes[iri] = node
+            node.name = _least(node.name, _text(row["symbol"]))
+            taxon = _text(row["taxon"])
+            if taxon and taxon in taxon_labels:
+                organism = self.node(taxon, ORGANISM, "organisms")
                 if organism is not None:
-                    node.in_taxon.append(organism.id)
+                    organism.name = taxon_labels[taxon]
+                    if organism.id not in node.in_taxon:
+                        node.in_taxon = sorted([*node.in_taxon, organism.id])
                     self.edges.add(Edge(node.id, IN_TAXON, organism.id, ASSOCIATION, "knowledge_assertion",
                                         "manual_agent", INFORES_NCBI_GENE, INFORES_PFOCR))
-        for row in self.rows(_GENE_EDGES):
-            gene = genes.get(row["term"].value)
-            if gene is not None:
-                self.mention(row["figure"].value, gene.id)
-        for kind, category, link, mention, xref_namespace in _KINDS:
-            edges, xref_only, terms = _term_queries(link, mention, xref_namespace)
-            links = [(row["figure"].value, row["term"].value) for query in (edges, xref_only)
-                     for row in self.rows(query)]
-            targets = {term for _, term in links}
-            found: dict[str, Node] = {}
-            for row in self.rows(terms):
-                iri = row["term"].value
-                if iri not in targets:  # e.g. the ChEBI term of a MeSH chemical: an xref, not a node
-                    continue
-                node = self.node(iri, category, kind + "s")
-                if node is None:
-                    continue
-                node.name = node.name or _text(row["label"])
-                if iri.startswith(vocab.MESH):
-                    xrefs = {x for x in map(_chebi_or_doid, _text(row["xrefs"]).split()) if x}
-                    node.xref = sorted(set(node.xref) | xrefs)
-                found[iri] = node
-            for figure, term in links:
-                node = found.get(term)
-                if node is not None:
-                    self.mention(figure, node.id)
+        for figure, found in mentioned.items():
+            for gene in found:
+                if gene in genes:
+                    self.mention(figure, genes[gene].id)
+        for kind, category, mention, xref_namespace in _KINDS:
+            self.collect_terms(kind, category, mention, xref_namespace)
+
+    def collect_terms(self, kind: str, category: str, mention: str, xref_namespace: str) -> None:
+        """Chemicals (diseases): each mention's MeSH term, else its ChEBI (DOID) term."""
+        terms_query, figures_query = _mention_queries(mention)
+        chosen: dict[str, str] = {}  # mention -> term
+        for row in self.rows(terms_query):
+            terms = row["terms"].value.split()
+            mesh = sorted(t for t in terms if t.startswith(vocab.MESH))
+            xref = sorted(t for t in terms if t.startswith(xref_namespace))
+            if mesh or xref:
+                chosen[row["mention"].value] = (mesh or xref)[0]
+        if not chosen:
+            return
+        labels_query, xrefs_query = _term_details(set(chosen.values()))
+        labels: dict[str, str] = {}
+        for row in self.rows(labels_query):
+            labels[row["term"].value] = _least(labels.get(row["term"].value, ""), _text(row["label"]))
+        xrefs: dict[str, set[str]] = {}
+        for row in self.rows(xrefs_query):
+            found = _chebi_or_doid(row["xref"].value)
+            if found and found.startswith(("CHEBI:" if kind == "chemical" else "DOID:")):
+                xrefs.setdefault(row["term"].value, set()).add(found)
+        nodes: dict[str, Node] = {}
+        for term in set(chosen.values()):
+            node = self.node(term, category, kind + "s")
+            if node is not None:
+                node.name = node.name or labels.get(term, "")
+                if term.startswith(vocab.MESH):
+                    node.xref = sorted(set(node.xref) | xrefs.get(term, set()))
+                nodes[term] = node
+        for row in self.rows(figures_query):
+            node = nodes.get(chosen.get(row["mention"].value, ""))
+            if node is not None:
+                self.mention(row["figure"].value, node.id)
+
+
+def _least(known: str, new: str) -> str:
+    """Of two values, the least non-empty one (a property given twice gives one, stable answer)."""
+    return min(known, new) if known and new else known or new
 
 
 def _write(fh, columns: Sequence[str], rows: Iterable[list[str]]) -> int:
