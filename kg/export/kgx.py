@@ -39,7 +39,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
-from urllib.parse import unquote
 
 import pyoxigraph as ox
 
@@ -389,6 +388,6 @@ def export_kgx(store: str | Path = DEFAULT_STORE, output: str | Path = "kgx") ->
         _write(fh, NODE_COLUMNS, (n.row() for n in nodes))
     with folder.open("edges.tsv") as fh:
         _write(fh, EDGE_COLUMNS, (e.row() for e in edges))
-    folder.finish(biolink_prefix_for_figures={PFOCR_PREFIX: vocab.PFOCR_FIGURES})
+    folder.finish(curie_prefixes_not_in_biolink={PFOCR_PREFIX: vocab.PFOCR_FIGURES})
     report.seconds = time.perf_counter() - started
     return report
