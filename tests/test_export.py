@@ -383,6 +383,11 @@ def test_kgx_cli(sample_store, tmp_path, capsys):
     assert "nodes" in capsys.readouterr().err
     assert {p.name for p in out.iterdir()} == {"nodes.tsv", "edges.tsv", MANIFEST}
     assert main(["export", "kgx", "--store", str(sample_store), "-o", str(out)]) == 0  # its own folder
+    capsys.readouterr()
+    assert main(["export", "kgx", "--store", str(sample_store), "-o", "-"]) == 2
+    assert "not - (standard output)" in capsys.readouterr().err
+    assert main(["export", "kgx", "--store", str(sample_store), "-o", str(out / "nodes.tsv")]) == 2
+    assert "is a file" in capsys.readouterr().err
 
 
 def test_export_help_and_defaults():
