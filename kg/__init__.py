@@ -9,6 +9,9 @@ The main entry points, one per CLI command (each module documents the rest)::
     kg.push(source, endpoint, graph=...)                         # kg push    (kg.remote)
     kg.project(source, kind="cooccurrence")                      # kg network (kg.network)
     kg.validate.validate(path)                                   # kg validate
+    kg.export_gmt(store, output, organism=..., kind=..., query=...)  # kg export gmt (kg.export.gmt)
+    kg.export_kgx(store, output_folder)                          # kg export kgx (kg.export.kgx)
+    kg.open_graph(store)         # an rdflib.Graph over the store, read-only (kg.rdflib_store)
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_EXPORTS = {"build": "pipeline", "load": "store", "run_query": "query", "push": "remote", "project": "network"}
+_EXPORTS = {"build": "pipeline", "load": "store", "run_query": "query", "push": "remote", "project": "network",
+            "export_gmt": "export.gmt", "export_kgx": "export.kgx", "open_graph": "rdflib_store"}
 
 
 def __getattr__(name: str) -> Any:  # lazy, so ``import kg`` stays cheap

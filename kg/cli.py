@@ -11,6 +11,8 @@ push         :func:`kg.remote.push`                ``DUMP`` or ``--store`` -> en
 serve        :func:`kg.server.serve`               ``--store``
 network      :func:`kg.network.export_network`     ``DUMP`` or ``--store`` -> ``-o FILE``
 stats        :func:`kg.network.stats`              ``DUMP`` or ``--store``
+export gmt   :func:`kg.export.gmt.export_gmt`      ``--store`` -> ``-o FILE.gmt|DIR/``
+export kgx   :func:`kg.export.kgx.export_kgx`      ``--store`` -> ``-o DIR``
 ===========  ====================================  ==================================
 
 Conventions: a command that reads a store takes ``--store DIR`` (default ``kg-store``); one
@@ -174,6 +176,29 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_gmt(args: argparse.Namespace) -> int:
+    from .export.gmt import export_gmt
+
+    _refuse_input(args.output, args.query if args.query and "\n" not in args.query else None)
+    report = export_gmt(str(args.store), args.output, organism=args.organism, kind=args.kind, query=args.query,
+                        min_size=args.min_size, date=args.date)
+    print(report, file=sys.stderr)
+    return 0
+
+
+def cmd_export_kgx(args: argparse.Namespace) -> int:
+    from .export.kgx import export_kgx
+
+    print(export_kgx(str(args.store), args.output), file=sys.stderr)
+    return 0
+
+
+def _date(text: str) -> str:
+    if len(text) != 8 or not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a date as YYYYMMDD: {text!r}")
+    return text
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -324,6 +349,44 @@ def make_parser() -> argparse.ArgumentParser:
     dump_argument(p)
     store_option(p, "the Oxigraph store folder to read, when no DUMP is given")
     p.add_argument("--top", type=_int_at_least(0), default=10, metavar="N", help="how many top genes and organisms")
+
+    p = sub.add_parser("export", help="Export the store for other tools: GMT gene sets, KGX (Biolink) TSV.",
+                       description="Export the store for other tools: enrichment gene sets in PFOCR's GMT format "
+                                   "(gmt) or a Biolink knowledge graph as KGX TSV (kgx).",
+                       formatter_class=_HelpFormatter)
+    formats = p.add_subparsers(dest="export_format", required=True, metavar="FORMAT",
+                               help="gmt (gene sets for enrichment) or kgx (Biolink KGX TSV)")
+
+    def export_command(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        e = formats.add_parser(name, help=help, description=help, formatter_class=_HelpFormatter)
+        e.set_defaults(func=func)
+        store_option(e, "the Oxigraph store folder to export")
+        return e
+
+    e = export_command("gmt", cmd_export_gmt,
+                       "Figure gene sets (or chemical sets) as GMT, in PFOCR's release format: one line per figure, "
+                       "figid_alias, figure title, then NCBI Gene ids (chemicals: chebi: CURIEs).")
+    e.add_argument("-o", "--output", required=True, metavar="FILE.gmt|DIR/",
+                   help="a GMT file (- for standard output), or a folder (existing, or ending in /) that gets one "
+                        "file per organism named pfocr-<date>-gmt-<Organism_name>.gmt (required)")
+    e.add_argument("--organism", metavar="NAME|TAXID",
+                   help="only this organism's genes (chemicals: its figures), e.g. 'Homo sapiens' or 9606 "
+                        "(default: every organism)")
+    e.add_argument("--kind", choices=["genes", "chemicals"], default="genes",
+                   help="gene sets (NCBI Gene ids) or chemical sets (chebi: CURIEs)")
+    e.add_argument("--query", metavar="FILE.rq",
+                   help="a SPARQL SELECT whose ?figure column (IRIs or figids) picks the figures, e.g. figures "
+                        "mentioning a disease (default: every figure)")
+    e.add_argument("--min-size", type=_int_at_least(1), default=1, metavar="N",
+                   help="leave out figures with fewer than N ids (enrichment tools often use 3 or 5)")
+    e.add_argument("--date", type=_date, metavar="YYYYMMDD",
+                   help="the date in the file names of a folder export (default: today, UTC)")
+
+    e = export_command("kgx", cmd_export_kgx,
+                       "The graph as KGX TSV (nodes.tsv, edges.tsv) with Biolink categories and predicates, "
+                       "for KG-Hub and Biolink tools.")
+    e.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="a new or empty folder, or one an earlier kg export wrote (required)")
     return parser
 
 
