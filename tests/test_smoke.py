@@ -1,5 +1,6 @@
 """The sample builds, and the server fixture answers."""
 
+import pytest
 import pyoxigraph as ox
 
 
@@ -71,3 +72,15 @@ def test_progress_bar_only_on_a_terminal(tmp_path, sample_dir):
     assert b"rec/s" not in piped.stderr and len(summary) == 1
     quiet = subprocess.run(command[:-2] + ["-q"], capture_output=True, timeout=120)
     assert b"rec/s" not in quiet.stderr
+
+
+def test_every_subpackage_is_packaged():
+    """A non-editable install must carry every kg subpackage (pyproject lists them by hand)."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    from conftest import ROOT
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {"kg." + ".".join(p.parent.relative_to(ROOT / "kg").parts) for p in (ROOT / "kg").rglob("__init__.py")
+             if p.parent != ROOT / "kg"}
+    assert found <= listed, found - listed
