@@ -14,6 +14,7 @@ kg's graph lives once in the store's default graph; what makes updates exact liv
 from __future__ import annotations
 
 import sqlite3
+import sys
 import zlib
 from array import array
 from hashlib import blake2b
@@ -40,8 +41,9 @@ _CHUNK = 500  # SQLite host parameters per IN (...) list
 
 
 def line_hash(line: str) -> int:
-    """The 64-bit (signed, for SQLite) hash of an N-Triples line."""
-    return int.from_bytes(blake2b(line.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+    """The 64-bit (signed, for SQLite) hash of an N-Triples line: BLAKE2b, 8 bytes, read
+    little-endian (as :func:`hashes` packs them)."""
+    return int.from_bytes(blake2b(line.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
 
 
 def pack(lines: Iterable[str]) -> bytes:
@@ -58,20 +60,28 @@ def unpack(blob: bytes | None) -> list[str]:
 
 
 def hashes(lines: Iterable[str]) -> bytes:
-    """The :func:`line_hash` of each line, packed as 64-bit integers."""
-    return array("q", [line_hash(line) for line in lines]).tobytes()
+    """The :func:`line_hash` of each line, packed (8 bytes each, little-endian)."""
+    return b"".join([blake2b(line.encode("utf-8"), digest_size=8).digest() for line in lines])
 
 
 def unhash(packed: bytes) -> array:
+    """The hashes :func:`hashes` packed, as 64-bit integers."""
     values = array("q")
     values.frombytes(packed)
+    if sys.byteorder == "big":
+        values.byteswap()
     return values
 
 
+def scope(figure: str) -> tuple[str, str]:
+    """The line prefixes of ``figure``'s own triples: its subject is the figure IRI or a
+    fragment of it, a triple only that figure asserts (figure IRIs have no fragment, so
+    scopes never overlap).  Use as ``line.startswith(scope(iri))``."""
+    return (f"<{figure}>", f"<{figure}#")
+
+
 def in_scope(line: str, figure: str) -> bool:
-    """True if the line's subject is ``figure`` (an IRI) or a fragment of it: a triple only
-    that figure asserts (figure IRIs have no fragment, so scopes never overlap)."""
-    return line.startswith(f"<{figure}>") or line.startswith(f"<{figure}#")
+    return line.startswith(scope(figure))
 
 
 def scope_of(line: str) -> str | None:

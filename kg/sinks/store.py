@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..ledger import hashes, in_scope, line_hash, pack, unhash, unpack
+from ..ledger import hashes, line_hash, pack, scope, unhash, unpack
 from ..mapping import FigureGraph
 from ..records import RecordSource, quick_digest
 from ..serialize import Deduplicator
@@ -73,10 +73,10 @@ class StorePrepare:
         prepared = StoreFigure(figure.figid, iri, figure.source, figure.digest, pack(lines))
         if not self.fresh:
             return prepared
-        prepared.shared = hashes(line for line in lines if not in_scope(line, iri))
-        own = [line for line in figure.own if in_scope(line, iri)]
-        prepared.own = "".join(own).encode("utf-8")
-        prepared.other = [line for line in figure.own if not in_scope(line, iri)]
+        own = scope(iri)
+        prepared.shared = hashes([line for line in lines if not line.startswith(own)])
+        prepared.own = "".join([line for line in figure.own if line.startswith(own)]).encode("utf-8")
+        prepared.other = [line for line in figure.own if not line.startswith(own)]
         prepared.paper_iri, prepared.paper = figure.paper_iri, figure.paper
         prepared.entities = [line for line in figure.entities if line not in self.passed]
         self.passed.update(prepared.entities)
@@ -202,8 +202,10 @@ class StoreSink(Sink):
             new_set = set(new)
             before_iri, before = old.pop(figure.figid, (None, []))
             before_set = set(before)
-            now_shared = {line for line in new if not in_scope(line, figure.figure)}
-            was_shared = {line for line in before if not in_scope(line, before_iri)} if before_iri else set()
+            own = scope(figure.figure)
+            now_shared = {line for line in new if not line.startswith(own)}
+            was_own = scope(before_iri) if before_iri else None
+            was_shared = {line for line in before if not line.startswith(was_own)} if was_own else set()
             for line in now_shared - was_shared:
                 deltas[line_hash(line)] += 1
             for line in was_shared - now_shared:
@@ -215,8 +217,9 @@ class StoreSink(Sink):
             self.stats.statements += len(new)
         for figid in removed:
             before_iri, before = old.pop(figid, (None, []))
+            was_own = scope(before_iri) if before_iri else ("\0",)
             for line in before:
-                if not in_scope(line, before_iri):
+                if not line.startswith(was_own):
                     deltas[line_hash(line)] -= 1
             gone.extend(before)
         self._ledger.drop_figures(removed)
@@ -254,6 +257,7 @@ class StoreSink(Sink):
     def abort(self) -> None:
         if self.writer.closed:
             return
+        self._keeper = None  # type: ignore[assignment]
         if self.fresh and self._loader.is_alive():
             try:
                 self._pipe.close()
