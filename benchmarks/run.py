@@ -164,6 +164,19 @@ def bench_size(n: int, jobs: int, naive_cap: int, seed: int, query_timeout: floa
     results.append(measure("kg load nt (new store)", KG + ["load", str(work / "g.nt"), "--store",
                                                            str(work / "load-store")], n))
     results[-1].triples = bulk.triples
+    results[-1].note = "named graph + default graph: loads the file twice"
+    # updates of the store built above: 1% of the records edited, then every record
+    changed = work / "records"
+    shutil.copytree(src, changed, ignore=shutil.ignore_patterns(".complete"))
+    names = sorted((changed / "_figures").glob("*.md"))
+    for share, label in ((0.01, "1%"), (1.0, "all")):
+        step = max(1, round(1 / share))
+        for path in names[::step]:
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.replace("\nfigtitle: ", f"\nfigtitle: Edited {label} ", 1), encoding="utf-8")
+        m = measure(f"store update {label} -j{jobs}", KG + ["build", str(changed), "--store", str(work / "store")] + j, n)
+        m.note = f"{len(names[::step])} records edited"
+        results.append(m)
     if n <= naive_cap:
         results.append(measure("naive rdflib Graph+turtle", BASE + ["naive", str(src), str(work / "naive.ttl")], n))
     else:
@@ -230,6 +243,17 @@ def ratios(runs: dict[int, list[Measure]]) -> dict[str, Any]:
              "naive/build": _div(naive.wall, build.wall),
              "store/bulk_load": _div(store.wall, by["oxigraph bulk_load nt"].wall),
              "kg load/bulk_load": _div(by["kg load nt (new store)"].wall, by["oxigraph bulk_load nt"].wall)}
+        nt = next(m for m in ms if m.name.startswith("kg build nt -j"))
+        load, bulk = by["kg load nt (new store)"], by["oxigraph bulk_load nt"]
+        r["store/(build nt + kg load)"] = _div(store.wall, _add(nt.wall, load.wall))
+        r["store/(build nt + bulk_load)"] = _div(store.wall, _add(nt.wall, bulk.wall))
+        r["store rss/kg load rss"] = _div(store.tree_rss_mb, load.tree_rss_mb)
+        r["store rss/bulk_load rss"] = _div(store.tree_rss_mb, bulk.tree_rss_mb)
+        for label in ("1%", "all"):
+            update = next((m for m in ms if m.name.startswith(f"store update {label} ")), None)
+            if update is not None:
+                r[f"update {label}/store"] = _div(update.wall, store.wall)
+                r[f"update {label} rss/store rss"] = _div(update.tree_rss_mb, store.tree_rss_mb)
         out[str(n)] = r
     if 10_000 in runs and 100_000 in runs:
         small = {m.name: m for m in runs[10_000]}
@@ -238,6 +262,10 @@ def ratios(runs: dict[int, list[Measure]]) -> dict[str, Any]:
         out["tree rss(100k)/rss(10k)"] = {m.name: _div(m.tree_rss_mb, small[m.name].tree_rss_mb)
                                           for m in runs[100_000] if m.name in small}
     return out
+
+
+def _add(a: float | None, b: float | None) -> float | None:
+    return a + b if a is not None and b is not None else None
 
 
 def _div(a: float | None, b: float | None) -> float | None:
