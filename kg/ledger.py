@@ -3,7 +3,8 @@
 kg's graph lives once in the store's default graph; what makes updates exact lives here:
 
 * ``figures``: one row per figure in the store: figid, figure IRI, source path, record
-  digest, and ``triples``, the zlib-compressed N-Triples lines of the figure's graph;
+  digest, ``triples`` (the zlib-compressed N-Triples lines of the figure's graph) and the
+  row-level warnings its record gave (JSON), repeated when the record is skipped unchanged;
 * ``refs``: for each *shared* triple (one whose subject is not the figure or a fragment of
   it: paper, gene, organism... triples), how many figures assert it, keyed by a 64-bit hash
   of its line.  A figure's *own* triples are asserted by that figure alone;
@@ -13,6 +14,7 @@ kg's graph lives once in the store's default graph; what makes updates exact liv
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 import zlib
@@ -29,7 +31,7 @@ LAYOUT = "2"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS figures (figid TEXT PRIMARY KEY, iri TEXT NOT NULL, source TEXT, digest TEXT,
-                                    triples BLOB);
+                                    triples BLOB, warnings TEXT);
 CREATE TABLE IF NOT EXISTS refs (h INTEGER PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS graphs (name TEXT PRIMARY KEY, files TEXT, triples INTEGER);
 """
@@ -124,9 +126,10 @@ class Ledger:
     def figure_count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM figures").fetchone()[0]
 
-    def digests(self) -> dict[str, tuple[str, str, str]]:
-        """``digest -> (figid, figure IRI, source)`` of every figure."""
-        return {d: (f, i, s) for f, i, s, d in self.db.execute("SELECT figid, iri, source, digest FROM figures")}
+    def digests(self) -> dict[str, tuple[str, str, str, str | None]]:
+        """``digest -> (figid, figure IRI, source, warnings JSON)`` of every figure."""
+        return {d: (f, i, s, w) for f, i, s, d, w in
+                self.db.execute("SELECT figid, iri, source, digest, warnings FROM figures")}
 
     def figids(self) -> Iterator[str]:
         return (row[0] for row in self.db.execute("SELECT figid FROM figures"))
@@ -150,9 +153,9 @@ class Ledger:
                 out[iri] = unpack(blob)
         return out
 
-    def put_figures(self, rows: Iterable[tuple[str, str, str, str, bytes]]) -> None:
-        """Insert or replace ``(figid, iri, source, digest, blob)`` rows."""
-        self.db.executemany("INSERT OR REPLACE INTO figures VALUES (?, ?, ?, ?, ?)", rows)
+    def put_figures(self, rows: Iterable[tuple[str, str, str, str, bytes, str | None]]) -> None:
+        """Insert or replace ``(figid, iri, source, digest, blob, warnings JSON)`` rows."""
+        self.db.executemany("INSERT OR REPLACE INTO figures VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def drop_figures(self, figids: Iterable[str]) -> None:
         self.db.executemany("DELETE FROM figures WHERE figid = ?", ((f,) for f in figids))
@@ -200,6 +203,18 @@ class Ledger:
             self.db.close()
         except sqlite3.Error:
             pass
+
+
+def warnings_json(warnings: Sequence) -> str | None:
+    """A figure's row-level warnings (:class:`~kg.records.RecordError`) as stored."""
+    return json.dumps([[w.path, w.reason, w.line, w.field] for w in warnings], ensure_ascii=False) if warnings else None
+
+
+def warnings_from(text: str | None) -> list:
+    """The warnings :func:`warnings_json` stored."""
+    from .records import RecordError
+
+    return [RecordError(path, reason, line, field, "warning") for path, reason, line, field in json.loads(text)] if text else []
 
 
 def _chunks(items: Sequence) -> Iterator[list]:

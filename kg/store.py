@@ -24,15 +24,19 @@ read-only, and never see a generation being written.
 from __future__ import annotations
 
 import fcntl
+import gc
 import gzip
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
+import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import IO, Iterable, Iterator
 
 import pyoxigraph as ox
@@ -289,9 +293,9 @@ class StoreWriter:
     def __enter__(self) -> StoreWriter:
         return self
 
-    def __exit__(self, kind, value, traceback) -> None:
+    def __exit__(self, kind, value, failure) -> None:
         if not self.closed:
-            self.abort() if kind is not None else self.commit()
+            self.abort(failure) if kind is not None else self.commit()
 
     def temporary(self, name: str) -> Path:
         """A scratch file path in the store folder (removed by the next writer if left)."""
@@ -321,9 +325,13 @@ class StoreWriter:
         finally:
             self.lock.release()
 
-    def abort(self) -> None:
+    def abort(self, failure: TracebackType | None = None) -> None:
         """Throw this generation away: the store stays as it was."""
         self.closed = True
+        failure = failure or sys.exc_info()[2]
+        if failure is not None:  # frames of the failure may still hold the store open
+            traceback.clear_frames(failure)
+            gc.collect()
         try:
             self._discard()
         finally:

@@ -113,6 +113,14 @@ def test_unchanged_rebuild_writes_nothing(tmp_path, sample_store):
     assert store_quads(store) == store_quads(sample_store)
 
 
+def test_unchanged_records_report_their_warnings_again(tmp_path):
+    store = tmp_path / "store"
+    first = build([SAMPLE], store=store)
+    again = build([SAMPLE], store=store)
+    assert first.warnings == again.warnings > 0 and again.figures_unchanged == again.records_read
+    assert first.rejects == again.rejects
+
+
 def test_full_rebuild_remaps_every_record(tmp_path, sample_store):
     store = tmp_path / "store"
     shutil.copytree(sample_store, store)

@@ -7,8 +7,8 @@ to every sink, in figid order.  A sink is one module with one class following :c
   is mapped (in the workers), whose result the sink's ``write`` receives; ``None`` to
   receive plain figures.  By default the :class:`~kg.serialize.Renderer` of ``render``
   (a file format), if any.  With several sinks the workers prepare a figure for each.
-* ``skip(source)``: ``(figid, figure IRI)`` for a record the sink already holds unchanged
-  (incremental stores), else ``None``; only a build with that one sink skips records.
+* ``skip(source)``: ``(figid, figure IRI, warnings)`` for a record the sink already holds
+  unchanged (incremental stores), else ``None``; only a build with that one sink skips records.
 * ``write(figure)`` once per figure, then ``close()`` (commit; returns :class:`SinkStats`)
   or ``abort()`` (leave everything as it was before the build).
 """
@@ -46,7 +46,7 @@ class Sink:
 
         return Renderer(self.render)
 
-    def skip(self, source: RecordSource) -> tuple[str, str] | None:
+    def skip(self, source: RecordSource) -> tuple | None:
         return None
 
     def unskip(self, figid: str) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..ledger import hashes, line_hash, pack, scope, unhash, unpack
+from ..ledger import hashes, line_hash, pack, scope, unhash, unpack, warnings_from, warnings_json
 from ..mapping import FigureGraph
 from ..records import RecordSource, quick_digest
 from ..serialize import Deduplicator
@@ -54,6 +54,7 @@ class StoreFigure:
     paper: list[str] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)
     other: list[str] = field(default_factory=list)
+    warnings: list = field(default_factory=list)
 
 
 class StorePrepare:
@@ -70,7 +71,8 @@ class StorePrepare:
     def __call__(self, figure: FigureGraph) -> StoreFigure:
         lines = list(dict.fromkeys(figure.lines()))
         iri = figure.figure
-        prepared = StoreFigure(figure.figid, iri, figure.source, figure.digest, pack(lines))
+        prepared = StoreFigure(figure.figid, iri, figure.source, figure.digest, pack(lines),
+                               warnings=list(figure.warnings))
         if not self.fresh:
             return prepared
         own = scope(iri)
@@ -103,7 +105,7 @@ class StoreSink(Sink):
         else:
             remap = not incremental or not self._ledger.mapped_by_this_kg()
             self._by_digest = {} if remap else self._ledger.digests()
-            self._digest_of = {figid: digest for digest, (figid, _, _) in self._by_digest.items()}
+            self._digest_of = {row[0]: digest for digest, row in self._by_digest.items()}
             self._kept: set[str] = set()
             self._moved: list[tuple[str, str]] = []
             self._seen: set[str] = set()
@@ -116,20 +118,21 @@ class StoreSink(Sink):
         return self._prepare
 
     # ------------------------------------------------------------------ skipping
-    def skip(self, source: RecordSource) -> tuple[str, str] | None:
-        """``(figid, figure IRI)`` of a record the store holds unchanged (not re-read), else None."""
+    def skip(self, source: RecordSource) -> tuple[str, str, list] | None:
+        """``(figid, figure IRI, warnings)`` of a record the store holds unchanged (not
+        re-read: its warnings are those its last build found), else None."""
         if self.fresh or not self._by_digest:
             return None
         digest = quick_digest(source)
         held = self._by_digest.get(digest or "")
         if held is None:
             return None
-        figid, iri, where = held
+        figid, iri, where, warnings = held
         self._kept.add(figid)
         if where != str(source.path):
             self._moved.append((str(source.path), figid))
         self.stats.unchanged += 1
-        return figid, iri
+        return figid, iri, warnings_from(warnings)
 
     def unskip(self, figid: str) -> None:
         """A skipped record was rejected after all (a duplicate): its figure goes."""
@@ -154,7 +157,8 @@ class StoreSink(Sink):
             self._loader.join()
             raise self._failure[0] if self._failure else RuntimeError("the bulk loader stopped")
         self._refs.update(unhash(figure.shared))
-        self._rows.append((figure.figid, figure.figure, figure.source, figure.digest, figure.blob))
+        self._rows.append((figure.figid, figure.figure, figure.source, figure.digest, figure.blob,
+                           warnings_json(figure.warnings)))
         if len(self._rows) >= _ROWS:
             self._ledger.put_figures(self._rows)
             self._rows = []
@@ -213,7 +217,8 @@ class StoreSink(Sink):
             added.extend(new_set - before_set)
             gone.extend(before_set - new_set)
             pending[figure.figure] = new_set
-            rows.append((figure.figid, figure.figure, figure.source, figure.digest, figure.blob))
+            rows.append((figure.figid, figure.figure, figure.source, figure.digest, figure.blob,
+                         warnings_json(figure.warnings)))
             self.stats.statements += len(new)
         for figid in removed:
             before_iri, before = old.pop(figid, (None, []))
