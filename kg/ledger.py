@@ -9,6 +9,7 @@ kg's graph lives once in the store's default graph; what makes updates exact liv
   it: paper, gene, organism... triples), how many figures assert it, keyed by a 64-bit hash
   of its line.  A figure's *own* triples are asserted by that figure alone;
 * ``graphs``: the named graphs loaded with ``kg load`` (name, files, triples);
+* ``stats``: how many figures count for each key of :mod:`kg.statistics` (a gene, a paper...);
 * ``meta``: layout version and the kg version that wrote the figures.
 """
 
@@ -34,6 +35,7 @@ CREATE TABLE IF NOT EXISTS figures (figid TEXT PRIMARY KEY, iri TEXT NOT NULL, s
                                     triples BLOB, warnings TEXT);
 CREATE TABLE IF NOT EXISTS refs (h INTEGER PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS graphs (name TEXT PRIMARY KEY, files TEXT, triples INTEGER);
+CREATE TABLE IF NOT EXISTS stats (kind TEXT, key TEXT, n INTEGER NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;
 """
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS figures_iri ON figures(iri);
@@ -182,6 +184,23 @@ class Ledger:
             marks = ",".join("?" * len(chunk))
             found.update(row[0] for row in self.db.execute(f"SELECT h FROM refs WHERE h IN ({marks})", chunk))
         return found
+
+    # ------------------------------------------------------------------ statistics
+    def add_stats(self, counts: Iterable[tuple[str, str, int]]) -> None:
+        self.db.executemany("INSERT INTO stats VALUES (?, ?, ?)", counts)
+
+    def change_stats(self, deltas: dict[tuple[str, str], int]) -> list[tuple[str, str, int, int]]:
+        """Apply ``(kind, key) -> delta``; returns ``(kind, key, old, new)`` of the keys changed."""
+        out = []
+        for (kind, key), delta in deltas.items():
+            if not delta:
+                continue
+            row = self.db.execute("SELECT n FROM stats WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+            old = row[0] if row else 0
+            out.append((kind, key, old, old + delta))
+        self.db.executemany("INSERT OR REPLACE INTO stats VALUES (?, ?, ?)", [(k, v, n) for k, v, _, n in out if n > 0])
+        self.db.executemany("DELETE FROM stats WHERE kind = ? AND key = ?", [(k, v) for k, v, _, n in out if n <= 0])
+        return out
 
     # ------------------------------------------------------------------ loaded graphs
     def graphs(self) -> dict[str, tuple[str, int]]:

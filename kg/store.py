@@ -44,6 +44,8 @@ import pyoxigraph as ox
 from .errors import StoreError
 from .formats import for_path
 from .ledger import Ledger, line_hash, scope_of
+from . import statistics
+from .statistics import GRAPH as STATISTICS
 
 DEFAULT_STORE = "kg-store"
 CURRENT = "CURRENT"
@@ -402,7 +404,7 @@ class Keeper:
 
     def __init__(self, store: ox.Store, ledger: Ledger):
         self.store, self.ledger = store, ledger
-        self.named = bool(next(iter(store.named_graphs()), None))
+        self.named = any(g.value != STATISTICS for g in store.named_graphs())
 
     def unasserted(self, lines: Iterable[str], pending: dict[str, set[str]] | None = None) -> list[str]:
         """Those of ``lines`` no figure and no named graph asserts (to remove)."""
@@ -433,7 +435,7 @@ class Keeper:
         return left
 
     def in_named_graph(self, t: ox.Triple) -> bool:
-        return any(not isinstance(q.graph_name, ox.DefaultGraph)
+        return any(not isinstance(q.graph_name, ox.DefaultGraph) and q.graph_name.value != STATISTICS
                    for q in self.store.quads_for_pattern(t.subject, t.predicate, t.object, None))
 
 

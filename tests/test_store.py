@@ -15,6 +15,7 @@ from kg.cli import main
 from kg.errors import StoreError
 from kg.ledger import Ledger
 from kg.pipeline import build
+from kg.statistics import GRAPH as STATS
 from kg.store import figure_digests, generation_of, graph_name_for, graphs, load, open_store, query
 
 from conftest import SAMPLE, VERSIONS, store_quads
@@ -54,6 +55,10 @@ def edit(path: Path, **changes) -> None:
     rewrite(path, fields, body)
 
 
+def default_of(quads: set[ox.Quad]) -> set[ox.Triple]:
+    return {q.triple for q in quads if q.graph_name == ox.DefaultGraph()}
+
+
 def figures(records: Path) -> list[Path]:
     return sorted((records / "_figures").glob("*.md"))
 
@@ -69,8 +74,9 @@ def test_each_triple_once_in_the_default_graph(sample_store, tmp_path):
     nt = tmp_path / "sample.nt"
     build([SAMPLE], nt)
     quads = store_quads(sample_store)
-    assert {q.graph_name for q in quads} == {ox.DefaultGraph()}
-    assert {q.triple for q in quads} == {q.triple for q in ox.parse(path=str(nt))}
+    assert {q.graph_name for q in quads} == {ox.DefaultGraph(), ox.NamedNode(STATS)}
+    assert default_of(quads) == {q.triple for q in ox.parse(path=str(nt))}
+    assert len(quads) - len(default_of(quads)) < 0.1 * len(quads)  # the statistics
     assert entries(sample_store) == {"CURRENT", ".lock", "gen-1", "gen-1.sqlite"}
     assert generation_of(sample_store) == 1
     digests = figure_digests(sample_store)
@@ -233,13 +239,13 @@ def test_build_store_and_file_together_maps_once(tmp_path):
     out = tmp_path / "both.nt"
     store = tmp_path / "store"
     report = build([SAMPLE], out, store=store)
-    assert {q.triple for q in ox.parse(path=str(out))} == {q.triple for q in store_quads(store)}
+    assert {q.triple for q in ox.parse(path=str(out))} == default_of(store_quads(store))
     assert report.triples > 0 and report.quads == len(store_quads(store))
     records = copy_sample(tmp_path)
     edit(figures(records)[0], figtitle="changed")
     report = build([records], out, store=store)  # the file gets every figure, the store the change
     assert report.figures_unchanged == report.records_read - 1
-    assert {q.triple for q in ox.parse(path=str(out))} == {q.triple for q in store_quads(store)}
+    assert {q.triple for q in ox.parse(path=str(out))} == default_of(store_quads(store))
     assert store_quads(store) == fresh(records, tmp_path)
 
 
@@ -332,18 +338,20 @@ def test_loaded_graph_joins_kg_graph_without_duplicates_and_survives_rebuilds(tm
     default = {q.triple for q in st.quads_for_pattern(None, None, None, ox.DefaultGraph())}
     assert len(loaded) == 6 and loaded <= default
     del st
-    kg_only = {q.triple for q in fresh(records, tmp_path)}
-    assert default == kg_only | loaded
+    built = fresh(records, tmp_path)
+    assert default == default_of(built) | loaded
+    assert {q for q in store_quads(store) if q.graph_name == ox.NamedNode(STATS)} == \
+        {q for q in built if q.graph_name == ox.NamedNode(STATS)}
     rows = graphs(store)
     assert rows[0]["graph"] == "default" and rows[0]["triples"] == len(default)
-    assert {r["graph"]: r["triples"] for r in rows[1:]} == {G: 6}
-    assert rows[1]["files"] == str(wp)
+    named = {r["graph"]: r for r in rows[1:]}
+    assert named[G]["triples"] == 6 and named[G]["files"] == str(wp) and set(named) == {G, STATS}
 
 
 def test_load_replace_is_exact(tmp_path):
     store = tmp_path / "store"
     build([SAMPLE], store=store)
-    kg_triples = {q.triple for q in store_quads(store)}
+    kg_triples = default_of(store_quads(store))
     wp = _loaded_file(tmp_path)
     load([wp], store, graph=G)
     wp.write_text('<https://identifiers.org/wikipathways/WP2> <http://purl.org/dc/terms/title> "Another" .\n',
@@ -407,3 +415,49 @@ def test_cli_load_errors_are_one_line(tmp_path, capsys):
     assert err.startswith("kg: ") and "\n" not in err and "Traceback" not in err
     assert main(["load", str(tmp_path / "missing.ttl"), "--store", str(tmp_path / "s")]) == 2
     assert "missing.ttl" in capsys.readouterr().err
+
+
+STATISTICS = {
+    "gene": "SELECT ?k (COUNT(DISTINCT ?f) AS ?n) { ?f kg:mentionsGene ?k } GROUP BY ?k",
+    "paper": "SELECT ?k (COUNT(DISTINCT ?f) AS ?n) { ?f a kg:PathwayFigure ; dcterms:isPartOf ?k } GROUP BY ?k",
+    "organism": "SELECT ?k (COUNT(DISTINCT ?f) AS ?n) { ?f a kg:PathwayFigure ; wp:organism ?k } GROUP BY ?k",
+    "year": "SELECT ?k (COUNT(DISTINCT ?f) AS ?n) { ?f a kg:PathwayFigure ; dcterms:isPartOf ?p . "
+            "?p fabio:hasPublicationYear ?k } GROUP BY ?k",
+    "journal": "SELECT ?k (COUNT(DISTINCT ?f) AS ?n) { ?f a kg:PathwayFigure ; dcterms:isPartOf ?p . "
+               "?p kg:journalTitle ?k } GROUP BY ?k",
+}
+PREFIXES = ("PREFIX kg: <https://w3id.org/pfocr-kg/vocab#> PREFIX dcterms: <http://purl.org/dc/terms/> "
+            "PREFIX wp: <http://vocabularies.wikipathways.org/wp#> PREFIX fabio: <http://purl.org/spar/fabio/> "
+            "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> ")
+
+
+def _statistics_agree(store: Path) -> None:
+    """The statistics graph says what aggregates over the default graph say."""
+    st = open_store(store, read_only=True)
+    try:
+        expected = {}
+        for kind, sparql in STATISTICS.items():
+            expected[kind] = {r["k"]: int(r["n"].value) for r in st.query(PREFIXES + sparql)}
+        iris = f"SELECT ?k ?n {{ GRAPH <{STATS}> {{ ?k kg:figureCount ?n FILTER NOT EXISTS {{ ?k rdf:value ?v }} }} }}"
+        found = {r["k"]: int(r["n"].value) for r in st.query(PREFIXES + iris)}
+        assert found == {**expected["gene"], **expected["paper"], **expected["organism"]}
+        for kind in ("year", "journal"):
+            values = (f"SELECT ?k ?n {{ GRAPH <{STATS}> {{ ?s a kg:{kind.capitalize()}Statistic ; rdf:value ?k ; "
+                      f"kg:figureCount ?n }} }}")
+            assert {r["k"]: int(r["n"].value) for r in st.query(PREFIXES + values)} == expected[kind], kind
+        assert expected["gene"] and expected["year"]
+    finally:
+        del st
+
+
+def test_statistics_are_exact_after_every_change(tmp_path):
+    rng = random.Random(5)
+    records = copy_sample(tmp_path)
+    store = tmp_path / "store"
+    build([records], store=store)
+    _statistics_agree(store)
+    for step in range(4):
+        for i in range(3):
+            _random_change(records, rng, 900 + step * 10 + i)
+        build([records], store=store)
+        _statistics_agree(store)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from .. import statistics
 from ..ledger import hashes, line_hash, pack, scope, unhash, unpack, warnings_from, warnings_json
 from ..mapping import FigureGraph
 from ..records import RecordSource, quick_digest
@@ -55,6 +56,7 @@ class StoreFigure:
     entities: list[str] = field(default_factory=list)
     other: list[str] = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    facts: set = field(default_factory=set)
 
 
 class StorePrepare:
@@ -72,7 +74,7 @@ class StorePrepare:
         lines = list(dict.fromkeys(figure.lines()))
         iri = figure.figure
         prepared = StoreFigure(figure.figid, iri, figure.source, figure.digest, pack(lines),
-                               warnings=list(figure.warnings))
+                               warnings=list(figure.warnings), facts=statistics.facts(iri, lines))
         if not self.fresh:
             return prepared
         own = scope(iri)
@@ -98,6 +100,7 @@ class StoreSink(Sink):
         self.stats = SinkStats()
         self._ledger = self.writer.ledger
         self._rows: list[tuple] = []
+        self._facts: Counter[tuple[str, str]] = Counter()  # fresh: counts; update: changes
         if self.fresh:
             self._refs: Counter[int] = Counter()
             self._dedup = Deduplicator()
@@ -157,6 +160,7 @@ class StoreSink(Sink):
             self._loader.join()
             raise self._failure[0] if self._failure else RuntimeError("the bulk loader stopped")
         self._refs.update(unhash(figure.shared))
+        self._facts.update(figure.facts)
         self._rows.append((figure.figid, figure.figure, figure.source, figure.digest, figure.blob,
                            warnings_json(figure.warnings)))
         if len(self._rows) >= _ROWS:
@@ -216,6 +220,11 @@ class StoreSink(Sink):
                 deltas[line_hash(line)] -= 1
             added.extend(new_set - before_set)
             gone.extend(before_set - new_set)
+            was = statistics.facts(before_iri, before) if before_iri else set()
+            for fact in figure.facts - was:
+                self._facts[fact] += 1
+            for fact in was - figure.facts:
+                self._facts[fact] -= 1
             pending[figure.figure] = new_set
             rows.append((figure.figid, figure.figure, figure.source, figure.digest, figure.blob,
                          warnings_json(figure.warnings)))
@@ -227,6 +236,8 @@ class StoreSink(Sink):
                 if not line.startswith(was_own):
                     deltas[line_hash(line)] -= 1
             gone.extend(before)
+            for fact in statistics.facts(before_iri, before) if before_iri else ():
+                self._facts[fact] -= 1
         self._ledger.drop_figures(removed)
         self._ledger.put_figures(rows)
         self._ledger.change_refs(deltas)
@@ -243,6 +254,10 @@ class StoreSink(Sink):
                     raise self._failure[0]
                 self._ledger.put_figures(self._rows)
                 self._ledger.add_refs(sorted(self._refs.items()))
+                counts = sorted((kind, key, n) for (kind, key), n in self._facts.items())
+                self._ledger.add_stats(counts)
+                statistics.write(self.writer.store, counts)
+                statistics.refresh_values(self.writer.store)
                 self.stats.statements = len(self.writer.store)
             else:
                 if self._batch:
@@ -252,6 +267,8 @@ class StoreSink(Sink):
                 for i in range(0, len(stale), UPDATE_BATCH):
                     self._apply([], stale[i:i + UPDATE_BATCH])
                 self.stats.removed = len(stale)
+                statistics.change(self.writer.store, self._ledger.change_stats(self._facts))
+                statistics.refresh_values(self.writer.store)
                 self._keeper = None  # type: ignore[assignment]  # the store must be closed to commit
             self.writer.commit()
         except BaseException:
