@@ -222,20 +222,27 @@ class StoreLock:
         self.fd: int | None = None
 
     def acquire(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + self.wait
         while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
-                    os.close(fd)
-                    raise StoreError(f"store {self.folder} is busy: {holder} is writing it; "
-                                     f"try again when it has finished") from None
-                time.sleep(0.05)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+                        os.close(fd)
+                        raise StoreError(f"store {self.folder} is busy: {holder} is writing it; "
+                                         f"try again when it has finished") from None
+                    time.sleep(0.05)
+            try:  # the holder before us may have removed the lock file (a failed first build)
+                if os.stat(self.folder / LOCK).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{self.what} (pid {os.getpid()})\n".encode(), 0)
         self.fd = fd
@@ -344,7 +351,7 @@ class StoreWriter:
             self.ledger.close()
         if hasattr(self, "store"):
             del self.store
-        if hasattr(self, "path"):
+        if hasattr(self, "path") and generation_of(self.folder) != self.number:  # never the live one
             shutil.rmtree(self.path, ignore_errors=True)
             self.ledger_path.unlink(missing_ok=True)
         if self.folder.is_dir() and not any(e.name != LOCK for e in os.scandir(self.folder)):

@@ -79,14 +79,14 @@ def _run_build(source: Path, store: Path, **env: str) -> subprocess.Popen:
                             env={**os.environ, **env}, cwd=ROOT)
 
 
-@pytest.mark.parametrize("trial", range(6))
+@pytest.mark.parametrize("trial", range(4))
 def test_killed_update_leaves_old_or_new_state(versions, tmp_path, trial):
     rng = random.Random(trial)
     store = tmp_path / "store"
     shutil.copytree(versions["store_A"], store)
     proc = _run_build(versions["B"], store)
     time.sleep(rng.uniform(0.1, versions["update_seconds"] * 1.2))
-    proc.send_signal(signal.SIGKILL if trial % 3 else signal.SIGINT)
+    proc.send_signal(signal.SIGINT if trial == 3 else signal.SIGKILL)
     proc.communicate(timeout=60)
     state = store_quads(store)
     assert state in (versions["quads_A"], versions["quads_B"]), f"a mix after a kill at trial {trial}"
@@ -99,7 +99,7 @@ def test_killed_update_leaves_old_or_new_state(versions, tmp_path, trial):
     assert _leftovers(store) == []
 
 
-@pytest.mark.parametrize("trial", range(3))
+@pytest.mark.parametrize("trial", range(2))
 def test_killed_fresh_build_leaves_no_store_or_the_whole_store(versions, tmp_path, trial):
     store = tmp_path / "store"
     proc = _run_build(versions["B"], store)
