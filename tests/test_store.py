@@ -127,6 +127,17 @@ def test_unchanged_records_report_their_warnings_again(tmp_path):
     assert first.rejects == again.rejects
 
 
+def test_digests_equal_quick_digest(tmp_path):
+    from kg.records import discover, quick_digest
+    from kg.sinks.store import Digests
+
+    records = copy_sample(tmp_path)
+    (records / "_data" / "stray.tsv").write_text("x\n", encoding="utf-8")
+    found = discover([records, VERSIONS / "older-layout"])
+    digests = Digests()
+    assert [digests.digest(s) for s in found] == [quick_digest(s) for s in found]
+
+
 def test_full_rebuild_remaps_every_record(tmp_path, sample_store):
     store = tmp_path / "store"
     shutil.copytree(sample_store, store)

@@ -87,6 +87,45 @@ class StorePrepare:
         return prepared
 
 
+class Digests:
+    """:func:`kg.records.quick_digest` of many records, with each ``_data`` folder listed
+    once instead of a ``stat`` per possible table (the same digests: same files, same bytes)."""
+
+    def __init__(self) -> None:
+        self.listings: dict[str, set[str]] = {}
+
+    def digest(self, source: RecordSource) -> str | None:
+        """The digest :func:`kg.records.quick_digest` gives ``source``."""
+        if source.data_dir is None:
+            return quick_digest(source)
+        key = str(source.data_dir)
+        listed = self.listings.get(key)
+        if listed is None:
+            try:
+                listed = {entry.name for entry in os.scandir(source.data_dir) if entry.is_file()}
+            except OSError:
+                return quick_digest(source)
+            self.listings[key] = listed
+        path = str(source.path)
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except OSError:
+            return None
+        fig = os.path.splitext(os.path.basename(path))[0]  # Path.stem
+        tables: dict[str, tuple[Path, bytes | OSError]] = {}
+        for kind in TABLE_KINDS:
+            name = f"{fig}-{kind}.tsv"
+            if name in listed:
+                table = os.path.join(key, name)
+                try:
+                    with open(table, "rb") as fh:
+                        tables[kind] = (Path(table), fh.read())
+                except OSError as exc:
+                    tables[kind] = (Path(table), exc)
+        return content_digest(raw, fig, tables)
+
+
 class StoreSink(Sink):
     """Make the store folder ``path`` hold exactly the figures written to it (plus the graphs
     loaded into it).  ``incremental``: records whose digest the store holds are skipped
@@ -110,7 +149,7 @@ class StoreSink(Sink):
             self._by_digest = {} if remap else self._ledger.digests()
             self._digest_of = {row[0]: digest for digest, row in self._by_digest.items()}
             self._kept: set[str] = set()
-            self._listings: dict[str, set[str]] = {}
+            self._digests = Digests()
             self._moved: list[tuple[str, str]] = []
             self._seen: set[str] = set()
             self._batch: list[StoreFigure] = []
@@ -127,7 +166,7 @@ class StoreSink(Sink):
         re-read: its warnings are those its last build found), else None."""
         if self.fresh or not self._by_digest:
             return None
-        digest = self._digest(source)
+        digest = self._digests.digest(source)
         held = self._by_digest.get(digest or "")
         if held is None:
             return None
@@ -137,38 +176,6 @@ class StoreSink(Sink):
             self._moved.append((str(source.path), figid))
         self.stats.unchanged += 1
         return figid, iri, warnings_from(warnings)
-
-    def _digest(self, source: RecordSource) -> str | None:
-        """:func:`kg.records.quick_digest`, with each ``_data`` folder listed once instead of
-        a ``stat`` per possible table (the same digest: same files, same bytes)."""
-        if source.data_dir is None:
-            return quick_digest(source)
-        key = str(source.data_dir)
-        listed = self._listings.get(key)
-        if listed is None:
-            try:
-                listed = {entry.name for entry in os.scandir(source.data_dir) if entry.is_file()}
-            except OSError:
-                return quick_digest(source)
-            self._listings[key] = listed
-        path = str(source.path)
-        try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-        except OSError:
-            return None
-        fig = os.path.splitext(os.path.basename(path))[0]  # Path.stem
-        tables: dict[str, tuple[Path, bytes | OSError]] = {}
-        for kind in TABLE_KINDS:
-            name = f"{fig}-{kind}.tsv"
-            if name in listed:
-                table = os.path.join(key, name)
-                try:
-                    with open(table, "rb") as fh:
-                        tables[kind] = (Path(table), fh.read())
-                except OSError as exc:
-                    tables[kind] = (Path(table), exc)
-        return content_digest(raw, fig, tables)
 
     def unskip(self, figid: str) -> None:
         """A skipped record was rejected after all (a duplicate): its figure goes."""
