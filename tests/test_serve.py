@@ -103,7 +103,7 @@ def test_post_forms_and_direct_body(endpoint, expected):
 
 def test_construct_as_turtle_and_ntriples(endpoint, sample_store):
     store = open_store(sample_store, read_only=True)
-    union = set(store.query("CONSTRUCT WHERE { ?s ?p ?o }", use_default_graph_as_union=True))
+    union = set(store.query("CONSTRUCT WHERE { ?s ?p ?o }"))  # the default graph: kg's graph
     del store
     query = "CONSTRUCT WHERE { ?s ?p ?o }"
     for accept, fmt in ((None, ox.RdfFormat.TURTLE), ("application/n-triples", ox.RdfFormat.N_TRIPLES)):
