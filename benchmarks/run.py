@@ -142,12 +142,24 @@ def corpus(n: int, seed: int) -> Path:
     return folder
 
 
-def bench_size(n: int, jobs: int, naive_cap: int, seed: int, query_timeout: float) -> list[Measure]:
+def bench_size(n: int, jobs: int, naive_cap: int, seed: int, query_timeout: float,
+               store_only: bool = False) -> list[Measure]:
     src = corpus(n, seed)
     work = CORPORA / f"work-{n}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     j = ["--jobs", str(jobs), "-q"]
+    if store_only:  # what the store's ratios need, without the file-format and floor rows
+        results = [
+            measure(f"kg build nt -j{jobs}", KG + ["build", str(src), "-o", str(work / "g.nt"), "--format", "nt"] + j, n),
+            measure(f"kg build --store -j{jobs}", KG + ["build", str(src), "--store", str(work / "store")] + j, n),
+        ]
+    else:
+        results = _file_rows(src, work, n, jobs, j)
+    return _store_rows(results, src, work, n, jobs, j, naive_cap, query_timeout, store_only)
+
+
+def _file_rows(src: Path, work: Path, n: int, jobs: int, j: list[str]) -> list[Measure]:
     results = [
         measure("floor: read+YAML+TSV", BASE + ["floor", str(src)], n),
         measure(f"kg build turtle -j{jobs}", KG + ["build", str(src), "-o", str(work / "g.ttl")] + j, n),
@@ -158,8 +170,14 @@ def bench_size(n: int, jobs: int, naive_cap: int, seed: int, query_timeout: floa
         measure(f"kg build --store -j{jobs}", KG + ["build", str(src), "--store", str(work / "store")] + j, n),
     ]
     results[4].note = f"{len(list((work / 'shards').iterdir()))} shard(s)"
+    return results
+
+
+def _store_rows(results: list[Measure], src: Path, work: Path, n: int, jobs: int, j: list[str], naive_cap: int,
+                query_timeout: float, store_only: bool) -> list[Measure]:
+    nt = next(m for m in results if m.name.startswith("kg build nt -j"))
     bulk = measure("oxigraph bulk_load nt", BASE + ["bulk", str(work / "g.nt"), str(work / "bulk-store")], n)
-    bulk.triples = results[3].triples
+    bulk.triples = nt.triples
     results.append(bulk)
     results.append(measure("kg load nt (new store)", KG + ["load", str(work / "g.nt"), "--store",
                                                            str(work / "load-store")], n))
@@ -177,7 +195,9 @@ def bench_size(n: int, jobs: int, naive_cap: int, seed: int, query_timeout: floa
         m = measure(f"store update {label} -j{jobs}", KG + ["build", str(changed), "--store", str(work / "store")] + j, n)
         m.note = f"{len(names[::step])} records edited"
         results.append(m)
-    if n <= naive_cap:
+    if store_only:
+        pass
+    elif n <= naive_cap:
         results.append(measure("naive rdflib Graph+turtle", BASE + ["naive", str(src), str(work / "naive.ttl")], n))
     else:
         results.append(Measure("naive rdflib Graph+turtle", note="capped"))
@@ -235,13 +255,15 @@ def ratios(runs: dict[int, list[Measure]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for n, ms in runs.items():
         by = {m.name: m for m in ms}
-        build = next(m for m in ms if m.name.startswith("kg build turtle -j") and not m.name.endswith("-j1"))
-        floor, naive = by["floor: read+YAML+TSV"], by["naive rdflib Graph+turtle"]
         store = next(m for m in ms if m.name.startswith("kg build --store"))
-        r = {"build/floor": _div(build.wall, floor.wall), "build -j1/floor": _div(by["kg build turtle -j1"].wall,
-                                                                                   floor.wall),
-             "naive/build": _div(naive.wall, build.wall),
-             "store/bulk_load": _div(store.wall, by["oxigraph bulk_load nt"].wall),
+        r = {}
+        if "floor: read+YAML+TSV" in by:
+            build = next(m for m in ms if m.name.startswith("kg build turtle -j") and not m.name.endswith("-j1"))
+            floor, naive = by["floor: read+YAML+TSV"], by["naive rdflib Graph+turtle"]
+            r = {"build/floor": _div(build.wall, floor.wall),
+                 "build -j1/floor": _div(by["kg build turtle -j1"].wall, floor.wall),
+                 "naive/build": _div(naive.wall, build.wall)}
+        r |= {"store/bulk_load": _div(store.wall, by["oxigraph bulk_load nt"].wall),
              "kg load/bulk_load": _div(by["kg load nt (new store)"].wall, by["oxigraph bulk_load nt"].wall)}
         nt = next(m for m in ms if m.name.startswith("kg build nt -j"))
         load, bulk = by["kg load nt (new store)"], by["oxigraph bulk_load nt"]
@@ -296,9 +318,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--query-timeout", type=float, default=300.0, help="seconds per library query")
     parser.add_argument("--json", type=Path, default=HERE / "results.json")
+    parser.add_argument("--store-only", action="store_true",
+                        help="only what the store's ratios need: build nt, build --store, bulk_load, kg load, "
+                             "updates, queries")
     args = parser.parse_args()
     info = machine()
-    runs = {n: bench_size(n, args.jobs, args.naive_cap, args.seed, args.query_timeout) for n in args.sizes}
+    runs = {n: bench_size(n, args.jobs, args.naive_cap, args.seed, args.query_timeout, args.store_only)
+            for n in args.sizes}
     info["loadavg_at_end"] = os.getloadavg()
     print(table(runs))
     rat = ratios(runs)
