@@ -142,12 +142,24 @@ def corpus(n: int, seed: int) -> Path:
     return folder
 
 
-def bench_size(n: int, jobs: int, naive_cap: int, seed: int, query_timeout: float) -> list[Measure]:
+def bench_size(n: int, jobs: int, naive_cap: int, seed: int, query_timeout: float,
+               store_only: bool = False) -> list[Measure]:
     src = corpus(n, seed)
     work = CORPORA / f"work-{n}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     j = ["--jobs", str(jobs), "-q"]
+    if store_only:  # what the store's ratios need, without the file-format and floor rows
+        results = [
+            measure(f"kg build nt -j{jobs}", KG + ["build", str(src), "-o", str(work / "g.nt"), "--format", "nt"] + j, n),
+            measure(f"kg build --store -j{jobs}", KG + ["build", str(src), "--store", str(work / "store")] + j, n),
+        ]
+    else:
+        results = _file_rows(src, work, n, jobs, j)
+    return _store_rows(results, src, work, n, jobs, j, naive_cap, query_timeout, store_only)
+
+
+def _file_rows(src: Path, work: Path, n: int, jobs: int, j: list[str]) -> list[Measure]:
     results = [
         measure("floor: read+YAML+TSV", BASE + ["floor", str(src)], n),
         measure(f"kg build turtle -j{jobs}", KG + ["build", str(src), "-o", str(work / "g.ttl")] + j, n),
@@ -158,13 +170,34 @@ def bench_size(n: int, jobs: int, naive_cap: int, seed: int, query_timeout: floa
         measure(f"kg build --store -j{jobs}", KG + ["build", str(src), "--store", str(work / "store")] + j, n),
     ]
     results[4].note = f"{len(list((work / 'shards').iterdir()))} shard(s)"
+    return results
+
+
+def _store_rows(results: list[Measure], src: Path, work: Path, n: int, jobs: int, j: list[str], naive_cap: int,
+                query_timeout: float, store_only: bool) -> list[Measure]:
+    nt = next(m for m in results if m.name.startswith("kg build nt -j"))
     bulk = measure("oxigraph bulk_load nt", BASE + ["bulk", str(work / "g.nt"), str(work / "bulk-store")], n)
-    bulk.triples = results[3].triples
+    bulk.triples = nt.triples
     results.append(bulk)
     results.append(measure("kg load nt (new store)", KG + ["load", str(work / "g.nt"), "--store",
                                                            str(work / "load-store")], n))
     results[-1].triples = bulk.triples
-    if n <= naive_cap:
+    results[-1].note = "named graph + default graph: loads the file twice"
+    # updates of the store built above: 1% of the records edited, then every record
+    changed = work / "records"
+    shutil.copytree(src, changed, ignore=shutil.ignore_patterns(".complete"))
+    names = sorted((changed / "_figures").glob("*.md"))
+    for share, label in ((0.01, "1%"), (1.0, "all")):
+        step = max(1, round(1 / share))
+        for path in names[::step]:
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.replace("\nfigtitle: ", f"\nfigtitle: Edited {label} ", 1), encoding="utf-8")
+        m = measure(f"store update {label} -j{jobs}", KG + ["build", str(changed), "--store", str(work / "store")] + j, n)
+        m.note = f"{len(names[::step])} records edited"
+        results.append(m)
+    if store_only:
+        pass
+    elif n <= naive_cap:
         results.append(measure("naive rdflib Graph+turtle", BASE + ["naive", str(src), str(work / "naive.ttl")], n))
     else:
         results.append(Measure("naive rdflib Graph+turtle", note="capped"))
@@ -222,14 +255,27 @@ def ratios(runs: dict[int, list[Measure]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for n, ms in runs.items():
         by = {m.name: m for m in ms}
-        build = next(m for m in ms if m.name.startswith("kg build turtle -j") and not m.name.endswith("-j1"))
-        floor, naive = by["floor: read+YAML+TSV"], by["naive rdflib Graph+turtle"]
         store = next(m for m in ms if m.name.startswith("kg build --store"))
-        r = {"build/floor": _div(build.wall, floor.wall), "build -j1/floor": _div(by["kg build turtle -j1"].wall,
-                                                                                   floor.wall),
-             "naive/build": _div(naive.wall, build.wall),
-             "store/bulk_load": _div(store.wall, by["oxigraph bulk_load nt"].wall),
+        r = {}
+        if "floor: read+YAML+TSV" in by:
+            build = next(m for m in ms if m.name.startswith("kg build turtle -j") and not m.name.endswith("-j1"))
+            floor, naive = by["floor: read+YAML+TSV"], by["naive rdflib Graph+turtle"]
+            r = {"build/floor": _div(build.wall, floor.wall),
+                 "build -j1/floor": _div(by["kg build turtle -j1"].wall, floor.wall),
+                 "naive/build": _div(naive.wall, build.wall)}
+        r |= {"store/bulk_load": _div(store.wall, by["oxigraph bulk_load nt"].wall),
              "kg load/bulk_load": _div(by["kg load nt (new store)"].wall, by["oxigraph bulk_load nt"].wall)}
+        nt = next(m for m in ms if m.name.startswith("kg build nt -j"))
+        load, bulk = by["kg load nt (new store)"], by["oxigraph bulk_load nt"]
+        r["store/(build nt + kg load)"] = _div(store.wall, _add(nt.wall, load.wall))
+        r["store/(build nt + bulk_load)"] = _div(store.wall, _add(nt.wall, bulk.wall))
+        r["store rss/kg load rss"] = _div(store.tree_rss_mb, load.tree_rss_mb)
+        r["store rss/bulk_load rss"] = _div(store.tree_rss_mb, bulk.tree_rss_mb)
+        for label in ("1%", "all"):
+            update = next((m for m in ms if m.name.startswith(f"store update {label} ")), None)
+            if update is not None:
+                r[f"update {label}/store"] = _div(update.wall, store.wall)
+                r[f"update {label} rss/store rss"] = _div(update.tree_rss_mb, store.tree_rss_mb)
         out[str(n)] = r
     if 10_000 in runs and 100_000 in runs:
         small = {m.name: m for m in runs[10_000]}
@@ -238,6 +284,10 @@ def ratios(runs: dict[int, list[Measure]]) -> dict[str, Any]:
         out["tree rss(100k)/rss(10k)"] = {m.name: _div(m.tree_rss_mb, small[m.name].tree_rss_mb)
                                           for m in runs[100_000] if m.name in small}
     return out
+
+
+def _add(a: float | None, b: float | None) -> float | None:
+    return a + b if a is not None and b is not None else None
 
 
 def _div(a: float | None, b: float | None) -> float | None:
@@ -268,9 +318,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--query-timeout", type=float, default=300.0, help="seconds per library query")
     parser.add_argument("--json", type=Path, default=HERE / "results.json")
+    parser.add_argument("--store-only", action="store_true",
+                        help="only what the store's ratios need: build nt, build --store, bulk_load, kg load, "
+                             "updates, queries")
     args = parser.parse_args()
     info = machine()
-    runs = {n: bench_size(n, args.jobs, args.naive_cap, args.seed, args.query_timeout) for n in args.sizes}
+    runs = {n: bench_size(n, args.jobs, args.naive_cap, args.seed, args.query_timeout, args.store_only)
+            for n in args.sizes}
     info["loadavg_at_end"] = os.getloadavg()
     print(table(runs))
     rat = ratios(runs)

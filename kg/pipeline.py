@@ -26,7 +26,6 @@ from .errors import KgError
 from .mapping import FigureGraph, map_record
 from .outputs import OutputError, is_special, is_stdout, open_output
 from .records import RecordError, RecordSource, RecordSources, discover, read_record
-from .serialize import Renderer
 from .sinks import Sink, output_sink
 
 RejectHandler = Callable[[RecordError], None]
@@ -87,52 +86,85 @@ def default_jobs() -> int:
 
 def convert(sources: Sequence[RecordSource], jobs: int = 1, on_reject: RejectHandler | None = None,
             on_record: Callable[[], None] | None = None,
-            skip: Callable[[RecordSource], bool] | None = None,
+            skip: Callable[[RecordSource], tuple | None] | None = None,
             prepare: Callable[[FigureGraph], Any] | None = None,
-            on_warning: WarningHandler | None = None) -> Iterator[Any]:
+            on_warning: WarningHandler | None = None,
+            unskip: Callable[[str], None] | None = None) -> Iterator[Any]:
     """Figure graphs of ``sources`` in order; rejects (bad records, duplicate figids) go to
     ``on_reject``, the row-level warnings of each figure yielded to ``on_warning`` (just
     before it is yielded).  ``jobs > 1`` reads and maps in that many processes, same output.
     ``prepare`` (picklable) runs on each figure where it was mapped; its result is yielded
-    instead (it must keep ``figid``, ``source`` and ``warnings``)."""
+    instead (it must keep ``figid``, ``figure``, ``source`` and ``warnings``).
+
+    ``skip(source)`` returns ``(figid, figure IRI[, warnings])`` for a record a sink already
+    holds unchanged: it is not read, but claims its figid and IRI in order like the others
+    (and its warnings, as its last build found them, go to ``on_warning``); if it turns out
+    to be a duplicate of an earlier record, it is rejected and ``unskip(figid)`` is called."""
     claims = FigidClaims(sources)
-    dispatched: deque[int] = deque()  # indices of the records in flight, in order
+    order: deque[tuple[int, tuple[str, str] | None]] = deque()  # records in flight, in order
 
     def todo() -> Iterator[RecordSource]:
         for index, source in enumerate(sources):
-            if not (skip and skip(source)):
-                dispatched.append(index)
+            held = skip(source) if skip else None
+            order.append((index, held))
+            if held is None:
                 yield source
+
+    def claim_skipped() -> None:
+        while order and order[0][1] is not None:
+            index, held = order.popleft()
+            figid, iri = held[0], held[1]  # type: ignore[index]
+            if on_record:
+                on_record()
+            error = _claim(claims, sources, figid, iri, index, sources[index].path)
+            if error is not None:
+                if unskip:
+                    unskip(figid)
+                if on_reject:
+                    on_reject(error)
+            elif on_warning:
+                for item in held[2] if len(held) > 2 else ():  # type: ignore[arg-type]
+                    on_warning(item)
 
     if jobs > 1 and len(sources) > BATCH:
         results: Iterable[Any] = _in_workers(todo(), min(jobs, -(-len(sources) // BATCH)), prepare)
     else:
         results = (convert_one(source, prepare) for source in todo())
     for result in results:
-        index = dispatched.popleft()
+        claim_skipped()
+        index, _ = order.popleft()
         if on_record:
             on_record()
         if isinstance(result, RecordError):
             if on_reject:
                 on_reject(result)
             continue
-        earlier = claims.claim(result.figid, index)
-        if earlier is not None:
+        error = _claim(claims, sources, result.figid, result.figure, index, result.source)
+        if error is not None:
             if on_reject:
-                on_reject(RecordError(result.source, f"duplicate figid {result.figid!r}, already read from "
-                                      f"{sources[earlier].path}; this record is skipped", None, "figid"))
-            continue
-        earlier = claims.claim_iri(result.figure, result.figid, index)
-        if earlier is not None:
-            if on_reject:
-                on_reject(RecordError(result.source, f"duplicate figure IRI <{result.figure}> (JSON-LD @id): "
-                                      f"{sources[earlier].path} already describes that figure; this record is skipped",
-                                      None, "schema-jsonld"))
+                on_reject(error)
             continue
         if on_warning:
             for item in getattr(result, "warnings", ()):
                 on_warning(item)
         yield result
+    claim_skipped()
+
+
+def _claim(claims: FigidClaims, sources: Sequence[RecordSource], figid: str, figure: str, index: int,
+           where: Any) -> RecordError | None:
+    """Record ``index`` claims ``figid`` and the figure IRI ``figure``: the rejection if an
+    earlier record claimed either."""
+    earlier = claims.claim(figid, index)
+    if earlier is not None:
+        return RecordError(where, f"duplicate figid {figid!r}, already read from "
+                           f"{sources[earlier].path}; this record is skipped", None, "figid")
+    earlier = claims.claim_iri(figure, figid, index)
+    if earlier is not None:
+        return RecordError(where, f"duplicate figure IRI <{figure}> (JSON-LD @id): "
+                           f"{sources[earlier].path} already describes that figure; this record is skipped",
+                           None, "schema-jsonld")
+    return None
 
 
 class FigidClaims:
@@ -340,21 +372,31 @@ def build(sources: Iterable[str | Path], output: str | Path | None = None, *, fo
             report.converted += 1
             yield figure
 
+    sinks: list[Sink] = []
     try:
+        if output is not None:
+            sinks.append(output_sink(output, fmt, shard_lines))
         if store is not None:
-            from .store import build_into_store
+            from .sinks.store import StoreSink
 
-            result = build_into_store(found, store, jobs=jobs, on_reject=on_reject, on_record=progress.step,
-                                      incremental=incremental and output is None, also_write=output,
-                                      format=fmt, shard_lines=shard_lines, counted=counted, on_warning=on_warning)
-            report.quads, report.triples, report.figures_unchanged = result.quads, result.file_triples, result.unchanged
-        else:
-            sinks = [output_sink(output, fmt, shard_lines)]
-            stats = run_sinks(counted(convert(found, jobs, on_reject, progress.step, prepare=_prepare(sinks),
-                                              on_warning=on_warning)), sinks)
-            report.triples = stats[0].statements
+            sinks.append(StoreSink(store, incremental=incremental))
+    except BaseException:
+        for sink in sinks:
+            sink.abort()
+        raise
+    holder = sinks[-1] if store is not None else None
+    try:
+        skip = holder.skip if holder is not None and len(sinks) == 1 else None
+        unskip = holder.unskip if skip is not None else None  # type: ignore[union-attr]
+        figures = convert(found, jobs, on_reject, progress.step, skip=skip, prepare=_prepare(sinks),
+                          on_warning=on_warning, unskip=unskip)
+        stats = run_sinks(counted(figures), sinks)
     finally:
         progress.close()
+    if output is not None:
+        report.triples = stats[0].statements
+    if holder is not None:
+        report.quads, report.figures_unchanged = stats[-1].statements, stats[-1].unchanged
     report.converted += report.figures_unchanged
     report.seconds = time.perf_counter() - started
     if rejects is not None:
@@ -382,20 +424,55 @@ def output_format(output: str | Path | None, format: str | None, shard_lines: in
     return formats.format_for_path(output) if output is not None and not is_stdout(output) else "turtle"
 
 
-def _prepare(sinks: Sequence[Sink]) -> Renderer | None:
-    """What the workers prepare figures as: one sink's rendering, else plain figures."""
-    return Renderer(sinks[0].render) if len(sinks) == 1 and sinks[0].render else None
+def _prepare(sinks: Sequence[Sink]) -> Callable[[FigureGraph], Any] | None:
+    """What the workers prepare figures as: the sink's preparation, or every sink's (a
+    :class:`Prepared` holding one part per sink)."""
+    if len(sinks) == 1:
+        return sinks[0].prepare
+    return Fanout([sink.prepare for sink in sinks])
+
+
+@dataclass
+class Prepared:
+    """A figure prepared for several sinks: ``parts[i]`` goes to sink ``i``."""
+
+    figid: str
+    figure: str
+    source: str
+    parts: list[Any]
+    warnings: list = field(default_factory=list)
+
+
+class Fanout:
+    """Prepares a figure for several sinks at once (in the workers: the figure is mapped once)."""
+
+    def __init__(self, prepares: Sequence[Callable[[FigureGraph], Any] | None]):
+        self.prepares = list(prepares)
+
+    def __call__(self, figure: FigureGraph) -> Prepared:
+        return Prepared(figure.figid, figure.figure, figure.source,
+                        [figure if p is None else p(figure) for p in self.prepares], figure.warnings)
 
 
 def run_sinks(figures: Iterable[Any], sinks: Sequence[Sink]) -> list:
-    """Hand every figure to every sink, then close them; on any error abort them all."""
+    """Hand every figure to every sink (its part of a :class:`Prepared`), then close them;
+    on any error abort them all (a sink already closed stays as it is)."""
+    closed = 0
     try:
         for figure in figures:
-            for sink in sinks:
-                sink.write(figure)
-        return [sink.close() for sink in sinks]
-    except BaseException:
+            if isinstance(figure, Prepared):
+                for sink, part in zip(sinks, figure.parts):
+                    sink.write(part)
+            else:
+                for sink in sinks:
+                    sink.write(figure)
+        stats = []
         for sink in sinks:
+            stats.append(sink.close())
+            closed += 1
+        return stats
+    except BaseException:
+        for sink in sinks[closed:]:
             sink.abort()
         raise
 

@@ -95,11 +95,16 @@ def turtle_body(lines: list[str]) -> bytes:
 
 
 class Deduplicator:
-    """Drops triples a triple-format output has already written (see module docstring)."""
+    """Drops triples a triple-format output has already written (see module docstring).
+
+    Every figure's paper triples count, not only the first figure's: records of one paper
+    written at different times may disagree (on its title, keywords...), and the output is
+    then the union of what they say, whatever the order (as in a store, which kg updates
+    figure by figure).  Papers are remembered with the lines written for them while recent."""
 
     def __init__(self, recent_papers: int = 4096):
         self.entities: set[str] = set()
-        self.papers: OrderedDict[str, None] = OrderedDict()
+        self.papers: OrderedDict[str, set[str]] = OrderedDict()
         self.recent_papers = recent_papers
 
     def lines(self, figure: FigureGraph) -> list[str]:
@@ -110,10 +115,14 @@ class Deduplicator:
         """The figure's paper and entity triples not written before."""
         out: list[str] = []
         if figure.paper_iri is not None:
-            if figure.paper_iri in self.papers:
+            written = self.papers.get(figure.paper_iri)
+            if written is not None:
                 self.papers.move_to_end(figure.paper_iri)
+                new = [line for line in figure.paper if line not in written]
+                written.update(new)
+                out.extend(new)
             else:
-                self.papers[figure.paper_iri] = None
+                self.papers[figure.paper_iri] = set(figure.paper)
                 if len(self.papers) > self.recent_papers:
                     self.papers.popitem(last=False)
                 out.extend(figure.paper)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .errors import KgError
-from .store import open_store
+from .store import LiveStore, StoreLock, is_flat_store, open_store
 from .store import query as store_query
 
 RESULT_FORMATS = [ox.QueryResultsFormat.JSON, ox.QueryResultsFormat.XML, ox.QueryResultsFormat.CSV,
@@ -31,20 +31,31 @@ CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET
 
 
 class SparqlServer(ThreadingHTTPServer):
-    """A threading HTTP server holding an open store; ``url`` is its query endpoint."""
+    """A threading HTTP server holding an open store; ``url`` is its query endpoint.
+
+    Given a :class:`~kg.store.LiveStore` it answers each request from the generation that
+    is live when the request arrives: a rebuild is picked up without a restart."""
 
     daemon_threads = True
 
-    def __init__(self, store: ox.Store, address: tuple[str, int], writable: bool):
-        self.store = store
+    def __init__(self, store: ox.Store | LiveStore, address: tuple[str, int], writable: bool,
+                 lock: StoreLock | None = None):
+        self._store = store
         self.writable = writable
+        self.lock = lock
         super().__init__(address, _Handler)
         host, port = self.server_address[:2]
         self.url = f"http://{host if ':' not in str(host) else f'[{host}]'}:{port}/query"
 
+    @property
+    def store(self) -> ox.Store:
+        return self._store.get() if isinstance(self._store, LiveStore) else self._store
+
     def server_close(self) -> None:
         super().server_close()
-        self.store = None  # type: ignore[assignment]  # releases the store (and its lock)
+        self._store = None  # type: ignore[assignment]  # releases the store
+        if self.lock is not None:
+            self.lock.release()
 
 
 def is_loopback(host: str) -> bool:
@@ -58,12 +69,34 @@ def is_loopback(host: str) -> bool:
 
 def make_server(store: str | Path | ox.Store, host: str = "127.0.0.1", port: int = 7878,
                 writable: bool = False) -> SparqlServer:
-    """Open ``store`` (read-only unless ``writable``) and bind a server on ``host:port``
-    (port 0: any free port); run it with ``serve_forever()``, stop with ``shutdown()``."""
-    st = store if isinstance(store, ox.Store) else open_store(store, create=False, read_only=not writable)
+    """Open ``store`` and bind a server on ``host:port`` (port 0: any free port); run it
+    with ``serve_forever()``, stop with ``shutdown()``.
+
+    A store folder is served read-only and followed across rebuilds (each request answers
+    from the generation live when it arrives).  ``writable`` holds the store's lock while
+    the server runs (builds and loads wait or are refused) and writes in place."""
+    lock = None
+    if isinstance(store, ox.Store):
+        st: ox.Store | LiveStore = store
+    elif writable:
+        del_probe = open_store(store, read_only=True)  # a missing or foreign store: one-line error
+        del del_probe
+        if is_flat_store(Path(store)):  # an older kg's store: written in place, as that kg did
+            return SparqlServer(_flat(store), (host, port), writable)
+        lock = StoreLock(Path(store), "kg serve --writable", wait=0)
+        lock.acquire()
+        try:
+            st = open_store(store, create=False, read_only=False)
+        except BaseException:
+            lock.release()
+            raise
+    else:
+        st = LiveStore(store)
     try:
-        return SparqlServer(st, (host, port), writable)
+        return SparqlServer(st, (host, port), writable, lock)
     except OSError as exc:
+        if lock is not None:
+            lock.release()
         raise KgError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
@@ -84,6 +117,13 @@ def serve(store: str | Path, host: str = "127.0.0.1", port: int = 7878, writable
         pass
     finally:
         server.server_close()
+
+
+def _flat(path: str | Path) -> ox.Store:
+    try:
+        return ox.Store(str(path))
+    except OSError as exc:
+        raise KgError(f"cannot open store {path}: {str(exc).splitlines()[0]}") from None
 
 
 class _BadRequest(Exception):

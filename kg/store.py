@@ -1,283 +1,461 @@
-"""Stage 4: the embedded persistent store (Oxigraph through pyoxigraph, no server).
+"""The embedded persistent store (Oxigraph through pyoxigraph, no server): its folder layout,
+opening it for reading, writing a new generation of it, and ``kg load``.
 
-Layout:
+Layout of a store folder ``DIR``::
 
-* each figure's triples (figure, mentions, JSON-LD, and its own copy of the paper, gene,
-  organism, chemical and disease triples) form a named graph named by the figure's IRI,
-  holding ``<figure> kg:recordDigest "sha256:..."``: the unit that is replaced;
-* the default graph holds the de-duplicated union of all figure graphs, which is what
-  queries read: each triple once, so joins do not multiply by the number of figures that
-  repeat a gene's label, and answers equal a server loaded with the Turtle dump.
+    DIR/CURRENT        names the live generation ("gen-3"); replaced atomically = the commit
+    DIR/gen-3/         an Oxigraph (RocksDB) store: the live generation, never written again
+    DIR/gen-3.sqlite   its bookkeeping (:mod:`kg.ledger`): figures, shared-triple counts, graphs
+    DIR/gen-2/ ...     the previous generation, kept for readers that opened it just before
+    DIR/.lock          held (``flock``) by the one build or load writing a new generation
 
-Re-building replaces figure graphs as units and keeps the default graph equal to their
-union: changed records are re-mapped, their graphs replaced and triples no figure asserts
-any more removed from the default graph; unchanged records (same digest) are skipped; graphs
-of records no longer in the sources are dropped.  The store therefore always equals a full
-rebuild.  A fresh store is built with Oxigraph's bulk loader into a temporary folder that
-replaces the target only when the build succeeded; updates run in transactions.  ``kg load``
-parses every dump before writing anything.
+kg's graph lives once, in the default graph: each triple once.  Graphs loaded with
+``kg load`` live in their own named graphs *and* in the default graph, so a query over the
+default graph sees kg's graph and every loaded graph as one set, without duplicate rows
+(Oxigraph's union default graph would repeat a triple once per graph holding it).
+
+A build or load takes the lock, makes generation N+1 (a hard-link checkpoint of N, cheap,
+plus a copy of its bookkeeping; or an empty one), writes it, syncs it to disk and then
+replaces ``CURRENT``.  Killed at any moment, the store stays at generation N; the next
+writer removes what the killed one left.  Readers open the generation ``CURRENT`` names,
+read-only, and never see a generation being written.
 """
 
 from __future__ import annotations
 
+import fcntl
+import gc
 import gzip
-import io
+import os
+import re
 import shutil
+import sys
 import tempfile
 import time
+import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, IO, Iterable, Iterator, Sequence
+from types import TracebackType
+from typing import IO, Iterable, Iterator
 
 import pyoxigraph as ox
 
-from .pipeline import RejectHandler, convert
 from .errors import StoreError
-from .mapping import FigureGraph
-from .records import RecordSource, quick_digest
 from .formats import for_path
-from .serialize import Deduplicator, Renderer
-from .sinks import write_graphs
-from .vocab import KG
+from .ledger import Ledger, line_hash, scope_of
+from . import statistics
+from .statistics import GRAPH as STATISTICS
 
 DEFAULT_STORE = "kg-store"
-DIGEST = KG + "recordDigest"
-_BATCH_FIGURES = 500
+CURRENT = "CURRENT"
+LOCK = ".lock"
+#: Seconds a second writer waits for the lock before it is refused (``KG_LOCK_WAIT``).
+LOCK_WAIT = float(os.environ.get("KG_LOCK_WAIT", "3"))
+_GENERATION = re.compile(r"gen-([0-9]+)(?:\.sqlite(?:-journal|-wal|-shm)?)?")
+_OURS = re.compile(r"gen-[0-9]+(?:\.sqlite(?:-journal|-wal|-shm)?)?|CURRENT(?:\.[0-9]+\.tmp)?|\.lock|\.kg-[0-9]+-.*")
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def generation_of(folder: str | Path) -> int | None:
+    """The live generation of the store folder (what ``CURRENT`` names), None if none."""
+    try:
+        text = (Path(folder) / CURRENT).read_text("utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return None
+    found = re.fullmatch(r"gen-([0-9]+)", text)
+    return int(found.group(1)) if found else None
+
+
+def is_flat_store(folder: Path) -> bool:
+    """A store written by kg before generations: one RocksDB folder (its CURRENT names a MANIFEST)."""
+    try:
+        return (folder / CURRENT).read_text("utf-8", "replace").startswith("MANIFEST-")
+    except OSError:
+        return False
+
+
+def _is_ours(folder: Path) -> bool:
+    """True if every entry of ``folder`` is one kg's store layout makes (or it is empty)."""
+    return all(_OURS.fullmatch(entry.name) for entry in os.scandir(folder))
+
+
+def _rebuild_hint(folder: Path) -> str:
+    return (f"{folder} is a store written by an older kg (one RocksDB folder, no generations); "
+            f"it can be read but not updated: remove it and build it again (kg build SOURCES --store {folder})")
 
 
 def open_store(path: str | Path, *, create: bool = True, read_only: bool = False) -> ox.Store:
-    """Open the Oxigraph store at ``path``; :class:`StoreError` if missing (and not
-    ``create``), locked by another process, or not a store."""
+    """Open the store at ``path``: the generation ``CURRENT`` names (read-only: the usual way;
+    read-write only for ``kg serve --writable``, which holds the lock).  :class:`StoreError`
+    if missing (and not ``create``), not a kg store, or not readable."""
     folder = Path(path)
-    if not folder.exists() and (read_only or not create):
-        raise StoreError(f"no store at {folder} (build one: kg build SOURCE --store {folder})")
     if folder.exists() and not folder.is_dir():
         raise StoreError(f"{folder} is a file, not a store folder")
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / "CURRENT").is_file():
-        raise StoreError(f"{folder} is not an Oxigraph store (no CURRENT file); refusing to touch it")
+    if is_flat_store(folder):
+        if not read_only:
+            raise StoreError(_rebuild_hint(folder))
+        return _open(folder, True)
+    for attempt in range(3):
+        number = generation_of(folder)
+        if number is None:
+            break
+        try:
+            return _open(folder / f"gen-{number}", read_only)
+        except StoreError:
+            if attempt == 2 or generation_of(folder) == number:
+                raise
+    # no committed generation
+    if not folder.exists() or not any(folder.iterdir()):
+        if read_only or not create:
+            raise StoreError(f"no store at {folder} (build one: kg build SOURCE --store {folder})")
+        with StoreWriter(folder, "kg") as writer:
+            writer.commit()
+        return open_store(folder, read_only=False)
+    if _is_ours(folder):
+        raise StoreError(f"no store at {folder} yet: a build is running there or was interrupted "
+                         f"(run the build again)")
+    raise StoreError(f"{folder} is not a kg store (no CURRENT file); refusing to touch it")
+
+
+def _open(path: Path, read_only: bool) -> ox.Store:
     try:
-        return ox.Store.read_only(str(folder)) if read_only else ox.Store(str(folder))
+        return ox.Store.read_only(str(path)) if read_only else ox.Store(str(path))
     except OSError as exc:
         text = str(exc)
         if "lock" in text.lower():
-            raise StoreError(f"store {folder} is locked by another process (a running kg serve or build?)") from None
-        raise StoreError(f"cannot open store {folder}: {text.splitlines()[0] if text else exc}") from None
+            raise StoreError(f"store {path} is locked by another process (a running kg serve --writable?)") from None
+        raise StoreError(f"cannot open store {path}: {text.splitlines()[0] if text else exc}") from None
+
+
+class LiveStore:
+    """A read-only store that follows rebuilds: :meth:`get` returns the open generation, first
+    reopening it when ``CURRENT`` changed (one ``stat`` per call when nothing changed)."""
+
+    def __init__(self, path: str | Path):
+        self.folder = Path(path)
+        self._stamp = self._current_stamp()
+        self.store = open_store(self.folder, read_only=True)
+
+    def _current_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.folder / CURRENT)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def get(self) -> ox.Store:
+        stamp = self._current_stamp()
+        if stamp != self._stamp:
+            try:
+                store = open_store(self.folder, read_only=True)
+            except StoreError:
+                return self.store  # keep answering from what we have
+            self.store, self._stamp = store, stamp
+        return self.store
 
 
 def query(store: ox.Store, sparql: str, **options):
-    """Run SPARQL over the store's merged graph: the default graph when it holds data (a kg
-    store keeps the de-duplicated union of the figure graphs there), else the union of the
-    named graphs (e.g. a store loaded from N-Quads)."""
+    """Run SPARQL over the store's graph: the default graph (kg's graph and every loaded
+    graph, each triple once) when it holds data, else the union of the named graphs (an
+    N-Quads dump opened with :func:`open_source`)."""
     if "default_graph" not in options and "use_default_graph_as_union" not in options:
         empty = next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is None
         options["use_default_graph_as_union"] = empty
     return store.query(sparql, **options)
 
 
-def figure_digests(store: ox.Store) -> dict[str, str]:
-    """``digest -> figure graph IRI`` of every figure graph in the store."""
-    query = f"SELECT ?g ?d WHERE {{ GRAPH ?g {{ ?g <{DIGEST}> ?d }} }}"
-    return {row["d"].value: row["g"].value for row in store.query(query)}
+def figure_digests(path: str | Path) -> dict[str, str]:
+    """``digest -> figid`` of every figure in the store folder ``path``."""
+    ledger = _ledger(Path(path))
+    try:
+        return {digest: row[0] for digest, row in ledger.digests().items()}
+    finally:
+        ledger.close()
 
 
-def _is_empty(path: Path) -> bool:
-    return not path.exists() or (path.is_dir() and not any(path.iterdir()))
+def _ledger(folder: Path) -> Ledger:
+    number = generation_of(folder)
+    if number is None:
+        raise StoreError(f"no kg store at {folder}" if not is_flat_store(folder) else _rebuild_hint(folder))
+    return Ledger(folder / f"gen-{number}.sqlite", read_only=True)
 
 
-@dataclass
-class StoreBuildResult:
-    """What a build into a store did: quads written, figures skipped as unchanged, figure
-    graphs dropped, and triples written to the file built alongside (if any)."""
-
-    quads: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    file_triples: int = 0
-
-
-class _QuadStream(io.RawIOBase):
-    """A read-only binary stream of N-Quads pulled from figure graphs, rendered (by workers:
-    ``Renderer("store")``) or not, for bulk_load: each figure's named graph, and the
-    de-duplicated union of all figures' triples in the default graph."""
-
-    def __init__(self, figures: Iterable[FigureGraph], counter: StoreBuildResult):
-        self._figures = iter(figures)
-        self._buffer = b""
-        self._counter = counter
-        self._dedup = Deduplicator()
-        self._render = Renderer("store")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target) -> int:  # type: ignore[override]
-        while len(self._buffer) < len(target):
-            figure = next(self._figures, None)
-            if figure is None:
-                break
-            if isinstance(figure, FigureGraph):
-                figure = self._render(figure)
-            shared = self._dedup.shared(figure)
-            self._counter.quads += figure.own_count + len(shared)
-            self._buffer += figure.own + "".join(shared).encode("utf-8")
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
-        return size
-
-
-def build_into_store(found: Sequence[RecordSource], path: str | Path, *, jobs: int = 1,
-                     on_reject: RejectHandler | None = None, on_record: Callable[[], None] | None = None,
-                     incremental: bool = True, also_write: str | Path | None = None, format: str = "turtle",
-                     shard_lines: int | None = None,
-                     counted: Callable[[Iterable[FigureGraph]], Iterator[FigureGraph]] = lambda x: iter(x),
-                     on_warning: RejectHandler | None = None) -> StoreBuildResult:
-    """Make the store at ``path`` hold exactly the figure graphs of ``found``; the row-level
-    warnings of the figures converted go to ``on_warning``."""
+def graphs(path: str | Path) -> list[dict]:
+    """The graphs of the store folder ``path``, for ``kg stats``: first the default graph
+    (what queries read: kg's graph and the loaded graphs, each triple once; ``figures`` kg
+    built into it), then each named graph with its triple count (and the files ``kg load``
+    read into it)."""
     folder = Path(path)
-    result = StoreBuildResult()
-    if _is_empty(folder):
-        _fresh_build(found, folder, jobs, on_reject, on_record, also_write, format, shard_lines, counted, result,
-                     on_warning)
-        return result
-    store = open_store(folder)
-    try:
-        existing = figure_digests(store)
-        known = set(existing) if incremental else set()
-        kept: set[str] = set()
-
-        def skip(source: RecordSource) -> bool:
-            if not known:
-                return False
-            digest = f"sha256:{quick_digest(source)}"
-            if digest in known:
-                kept.add(existing[digest])
-                result.unchanged += 1
-                if on_record:
-                    on_record()
-                return True
-            return False
-
-        figures = counted(convert(found, jobs, on_reject, on_record, skip=skip, on_warning=on_warning))
-        if also_write is not None:
-            figures = _tee_to_file(figures, also_write, format, shard_lines, result)
-        built: set[str] = set()
-        batch: list[FigureGraph] = []
-        for figure in figures:
-            built.add(figure.graph)
-            batch.append(figure)
-            if len(batch) >= _BATCH_FIGURES:
-                result.quads += _replace(store, batch, [])
-                batch = []
-        stale = sorted(set(existing.values()) - kept - built)
-        result.removed = len(stale)
-        result.quads += _replace(store, batch, stale)
-        store.flush()
-    finally:
-        del store
-    return result
-
-
-def _graph_triples(store: ox.Store, graph: str) -> set[str]:
-    """The triples of a named graph as N-Triples lines (kg writes them canonically)."""
-    return {f"{q.triple} .\n" for q in store.quads_for_pattern(None, None, None, ox.NamedNode(graph))}
-
-
-def _replace(store: ox.Store, figures: list[FigureGraph], drop: list[str]) -> int:
-    """Replace the graphs of ``figures`` and drop the graphs ``drop``, keeping the default
-    graph the union of the figure graphs, in one transaction (one SPARQL update)."""
-    if not figures and not drop:
-        return 0
-    new: set[str] = set()
-    old: set[str] = set()
-    parts = []
-    for graph in [f.graph for f in figures] + drop:
-        old |= _graph_triples(store, graph)
-        parts.append(f"DROP SILENT GRAPH <{graph}> ;\n")
-    count = 0
-    if figures:
-        parts.append("INSERT DATA {\n")
-        for figure in figures:
-            lines = figure.lines()
-            new.update(lines)
-            count += len(lines)
-            parts.append(f"GRAPH <{figure.graph}> {{\n")
-            parts.extend(lines)
-            parts.append("}\n")
-        parts.extend(sorted(new))  # the default graph: the union
-        parts.append("} ;\n")
-    gone = old - new  # no longer asserted by these figures: keep only if another graph has it
-    if gone:
-        parts.append("DELETE { ?s ?p ?o } WHERE {\n  VALUES (?s ?p ?o) {\n")
-        parts.extend(f"    ({line[:-3]})\n" for line in sorted(gone))
-        parts.append("  }\n  FILTER NOT EXISTS { GRAPH ?g { ?s ?p ?o } }\n}")
-    store.update("".join(parts).rstrip(" ;\n"))
-    return count + len(new)
-
-
-def _fresh_build(found, folder: Path, jobs, on_reject, on_record, also_write, format, shard_lines, counted,
-                 result: StoreBuildResult, on_warning: RejectHandler | None = None) -> None:
-    """Bulk-load a new store in a temporary folder, then move it into place."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
-    try:
-        if also_write is None:  # the workers render the quads
-            figures = counted(convert(found, jobs, on_reject, on_record, prepare=Renderer("store"), on_warning=on_warning))
-        else:
-            figures = _tee_to_file(counted(convert(found, jobs, on_reject, on_record, on_warning=on_warning)), also_write, format,
-                                   shard_lines, result)
-        store = ox.Store(str(tmp))
-        # lenient: skip re-validating IRIs that kg built and validated itself (~10% faster)
-        store.bulk_load(_QuadStream(figures, result), format=ox.RdfFormat.N_QUADS, lenient=True)
-        store.flush()
-        del store
-        if folder.exists():
-            folder.rmdir()  # empty, checked by the caller
-        tmp.rename(folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _tee_to_file(figures: Iterable[FigureGraph], output: str | Path, fmt: str,
-                 shard_lines: int | None, result: StoreBuildResult) -> Iterator[FigureGraph]:
-    """Pass figures through while also writing them to ``output`` (written when exhausted).
-
-    The file writer runs in a thread fed through a small queue, so memory stays bounded."""
-    import queue
-    import threading
-
-    channel: queue.Queue = queue.Queue(maxsize=64)
-    done = object()
-    failure: list[BaseException] = []
-
-    finished = threading.Event()
-
-    def drain() -> Iterator[FigureGraph]:
-        while (item := channel.get()) is not done:
-            yield item
-        finished.set()
-
-    def run() -> None:
+    store = open_store(folder, read_only=True)
+    loaded: dict[str, tuple[str, int]] = {}
+    figures = None
+    if generation_of(folder) is not None:
+        ledger = _ledger(folder)
         try:
-            result.file_triples = write_graphs(drain(), output, fmt, shard_lines).statements
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
-            failure.append(exc)
-            while not finished.is_set() and channel.get() is not done:
+            loaded, figures = ledger.graphs(), ledger.figure_count()
+        finally:
+            ledger.close()
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    rows = [{"graph": "default", "triples": int(next(iter(store.query(count, use_default_graph_as_union=False)))["n"].value),
+             "figures": figures}]
+    per = store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g")
+    for row in per:
+        name = row["g"].value
+        rows.append({"graph": name, "triples": int(row["n"].value), "files": loaded.get(name, ("", 0))[0] or None})
+    del store
+    return rows
+
+
+# --------------------------------------------------------------------------- writing
+
+
+class StoreLock:
+    """``DIR/.lock``, held with ``flock`` by the one process writing the store; it names that
+    process.  A second writer waits up to ``wait`` seconds, then is refused in one line."""
+
+    def __init__(self, folder: Path, what: str, wait: float | None = None):
+        self.folder, self.what = folder, what
+        self.wait = LOCK_WAIT if wait is None else wait
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        deadline = time.monotonic() + self.wait
+        while True:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+                        os.close(fd)
+                        raise StoreError(f"store {self.folder} is busy: {holder} is writing it; "
+                                         f"try again when it has finished") from None
+                    time.sleep(0.05)
+            try:  # the holder before us may have removed the lock file (a failed first build)
+                if os.stat(self.folder / LOCK).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{self.what} (pid {os.getpid()})\n".encode(), 0)
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            try:
+                os.ftruncate(self.fd, 0)
+            except OSError:
+                pass
+            os.close(self.fd)  # closing the descriptor releases the flock
+            self.fd = None
+
+
+class StoreWriter:
+    """A new generation of the store at ``folder``, written in private and switched in by
+    :meth:`commit` (or thrown away by :meth:`abort`).  Holds the store's lock from creation
+    to commit/abort.  ``store`` and ``ledger`` are open read-write; ``fresh`` is True when
+    there was no generation before (the store is empty: bulk-load it)."""
+
+    def __init__(self, folder: str | Path, what: str = "kg build", wait: float | None = None):
+        self.folder = Path(folder)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise StoreError(f"{self.folder} is a file, not a store folder")
+        if self.folder.is_dir():
+            if is_flat_store(self.folder):
+                raise StoreError(_rebuild_hint(self.folder))
+            if not _is_ours(self.folder):
+                raise StoreError(f"{self.folder} is not a kg store (it holds files kg did not write); "
+                                 f"refusing to touch it: use a new or empty folder")
+        self.lock = StoreLock(self.folder, what, wait)
+        self.lock.acquire()
+        self.closed = False
+        try:
+            if not _is_ours(self.folder):  # re-checked under the lock
+                raise StoreError(f"{self.folder} is not a kg store; refusing to touch it")
+            self.previous = generation_of(self.folder)
+            self._remove_generations(keep={self.previous, (self.previous or 0) - 1})
+            self.number = (self.previous or 0) + 1
+            self.path = self.folder / f"gen-{self.number}"
+            self.ledger_path = self.folder / f"gen-{self.number}.sqlite"
+            self.fresh = self.previous is None
+            if self.fresh:
+                self.store = ox.Store(str(self.path))
+            else:
+                old = ox.Store.read_only(str(self.folder / f"gen-{self.previous}"))
+                old.backup(str(self.path))  # hard links: cheap
+                del old
+                shutil.copyfile(self.folder / f"gen-{self.previous}.sqlite", self.ledger_path)
+                self.store = ox.Store(str(self.path))
+            self.ledger = Ledger(self.ledger_path)
+        except BaseException:
+            self._discard()
+            self.lock.release()
+            raise
+
+    def __enter__(self) -> StoreWriter:
+        return self
+
+    def __exit__(self, kind, value, failure) -> None:
+        if not self.closed:
+            self.abort(failure) if kind is not None else self.commit()
+
+    def temporary(self, name: str) -> Path:
+        """A scratch file path in the store folder (removed by the next writer if left)."""
+        return self.folder / f".kg-{os.getpid()}-{name}"
+
+    def commit(self) -> None:
+        """Make this generation the live one: sync it to disk, then replace ``CURRENT``."""
+        try:
+            self.store.flush()
+            del self.store
+            self.ledger.commit()
+            _sync_tree(self.path)
+            _sync_file(self.ledger_path)
+            tmp = self.folder / f"{CURRENT}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(f"gen-{self.number}\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.folder / CURRENT)  # the commit point
+            _sync_dir(self.folder)
+            self.closed = True
+            self._remove_generations(keep={self.number, self.previous})
+        except BaseException:
+            if not self.closed:
+                self.abort()
+            raise
+        finally:
+            self.lock.release()
+
+    def abort(self, failure: TracebackType | None = None) -> None:
+        """Throw this generation away: the store stays as it was."""
+        self.closed = True
+        failure = failure or sys.exc_info()[2]
+        if failure is not None:  # frames of the failure may still hold the store open
+            traceback.clear_frames(failure)
+            gc.collect()
+        try:
+            self._discard()
+        finally:
+            self.lock.release()
+
+    def _discard(self) -> None:
+        if hasattr(self, "ledger"):
+            self.ledger.close()
+        if hasattr(self, "store"):
+            del self.store
+        if hasattr(self, "path") and generation_of(self.folder) != self.number:  # never the live one
+            shutil.rmtree(self.path, ignore_errors=True)
+            self.ledger_path.unlink(missing_ok=True)
+        if self.folder.is_dir() and not any(e.name != LOCK for e in os.scandir(self.folder)):
+            (self.folder / LOCK).unlink(missing_ok=True)  # a failed first build leaves nothing
+            try:
+                self.folder.rmdir()
+            except OSError:
                 pass
 
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
+    def _remove_generations(self, keep: set[int | None]) -> None:
+        """Remove generations not in ``keep`` and scratch files of killed writers (under the lock)."""
+        for entry in os.scandir(self.folder):
+            found = _GENERATION.fullmatch(entry.name)
+            if found and int(found.group(1)) not in keep:
+                shutil.rmtree(entry.path, ignore_errors=True) if entry.is_dir() else os.unlink(entry.path)
+            elif entry.name.startswith((f"{CURRENT}.", ".kg-")) and entry.name != f".kg-{os.getpid()}":
+                if not entry.name.startswith(f".kg-{os.getpid()}-"):
+                    shutil.rmtree(entry.path, ignore_errors=True) if entry.is_dir() else os.unlink(entry.path)
+
+
+def _sync_file(path: Path) -> None:
     try:
-        for figure in figures:
-            channel.put(figure)
-            yield figure
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        os.fsync(fd)
     finally:
-        channel.put(done)
-        worker.join()
-    if failure:
-        raise failure[0]
+        os.close(fd)
+
+
+def _sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_tree(folder: Path) -> None:
+    for entry in os.scandir(folder):
+        if entry.is_file(follow_symlinks=False):
+            _sync_file(Path(entry.path))
+    _sync_dir(folder)
+
+
+# --------------------------------------------------------------------------- keeping triples
+
+
+class Keeper:
+    """Decides which of some candidate triples stay in the default graph of a generation
+    being written: those still asserted by a figure (a shared triple some figure counts in
+    ``refs``, or an own triple of a figure in the ledger) or held by a loaded named graph.
+
+    ``pending`` maps figure IRIs to the lines of figures changed in the current batch whose
+    rows are written already (saves reading them back)."""
+
+    def __init__(self, store: ox.Store, ledger: Ledger):
+        self.store, self.ledger = store, ledger
+        self.named = any(g.value != STATISTICS for g in store.named_graphs())
+
+    def unasserted(self, lines: Iterable[str], pending: dict[str, set[str]] | None = None) -> list[str]:
+        """Those of ``lines`` no figure and no named graph asserts (to remove)."""
+        candidates = {line_hash(line): line for line in lines}
+        for h in self.ledger.referenced(list(candidates)):
+            del candidates[h]
+        if not candidates:
+            return []
+        pending = pending or {}
+        by_scope: dict[str, list[int]] = {}
+        for h, line in candidates.items():
+            scope = scope_of(line)
+            if scope is not None:
+                if scope in pending:
+                    if line in pending[scope]:
+                        candidates[h] = ""
+                else:
+                    by_scope.setdefault(scope, []).append(h)
+        if by_scope:
+            for iri, owned in self.ledger.owners(list(by_scope)).items():
+                owned_set = set(owned)
+                for h in by_scope[iri]:
+                    if candidates[h] in owned_set:
+                        candidates[h] = ""
+        left = [line for line in candidates.values() if line]
+        if self.named and left:
+            left = [line for line, t in zip(left, _triples(left)) if not self.in_named_graph(t)]
+        return left
+
+    def in_named_graph(self, t: ox.Triple) -> bool:
+        return any(not isinstance(q.graph_name, ox.DefaultGraph) and q.graph_name.value != STATISTICS
+                   for q in self.store.quads_for_pattern(t.subject, t.predicate, t.object, None))
+
+
+def remove_default(store: ox.Store, lines: list[str]) -> None:
+    """Remove N-Triples ``lines`` from the default graph (one update per chunk)."""
+    for i in range(0, len(lines), 20_000):
+        store.update("DELETE DATA {\n" + "".join(lines[i:i + 20_000]) + "}")
+
+
+def add_default(store: ox.Store, lines: list[str]) -> None:
+    """Add N-Triples ``lines`` to the default graph."""
+    if lines:
+        store.load("".join(lines).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES, lenient=True)
 
 
 # --------------------------------------------------------------------------- kg load
@@ -285,23 +463,22 @@ def _tee_to_file(figures: Iterable[FigureGraph], output: str | Path, fmt: str,
 
 @dataclass
 class LoadReport:
-    """What ``kg load`` did; ``triples`` (statements parsed) is None for a new store, which
-    Oxigraph's bulk loader fills without counting them."""
+    """What ``kg load`` did."""
 
     files: int = 0
     triples: int | None = 0
     seconds: float = 0.0
     store: str = ""
     graph: str | None = None
+    graphs: tuple[str, ...] = ()
     before: int = 0
     after: int = 0
 
     def __str__(self) -> str:
-        target = f"graph <{self.graph}>" if self.graph else "the default graph"
-        parsed = f", {self.triples} statements parsed," if self.triples is not None else ""
-        return (f"loaded {self.files} file(s){parsed} into {target} of {self.store}: "
+        names = self.graphs or ((self.graph,) if self.graph else ())
+        target = ", ".join(f"<{g}>" for g in names) or "the store"
+        return (f"loaded {self.files} file(s) into graph {target} of {self.store} (and its default graph): "
                 f"{self.before} -> {self.after} quads in {self.seconds:.2f} s")
-
 
 
 def _open_dump(path: Path) -> IO[bytes]:
@@ -351,86 +528,154 @@ def open_source(source: str | Path) -> Iterator[ox.Store]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def graph_name_for(path: str | Path) -> str:
+    """The named graph ``kg load FILE`` uses without ``--graph``: the file's ``file:`` URI."""
+    return Path(path).resolve().as_uri()
+
+
 def load(dumps: Iterable[str | Path], store: str | Path = DEFAULT_STORE, *, graph: str | None = None,
          replace: bool = False) -> LoadReport:
     """Load RDF files (Turtle, N-Triples, N-Quads, JSON-LD, optionally gzipped) into the store.
 
-    Every file is parsed before anything is written; the load itself runs in one
-    transaction, so a failed load leaves the store as it was.  Triples go to the default
-    graph unless ``graph`` is given; quads keep their graphs.  Loading the same dump twice
-    changes nothing (the dumps kg writes have no blank nodes).
+    Each file goes to its own named graph, named by its ``file:`` URI, or all of them to
+    ``graph``; quads of an N-Quads file keep their named graphs (their default-graph quads
+    go to that graph).  Every triple loaded is also added to the default graph, which
+    queries read, so loaded data joins kg's graph; builds never remove it.  ``replace``
+    empties the target graph(s) first (and removes from the default graph what nothing else
+    holds).  All or nothing: the load writes a new generation, switched in only when every
+    file loaded.  Loading the same dump twice changes nothing (without blank nodes).
     """
     started = time.perf_counter()
     paths = [Path(d) for d in dumps]
     for p in paths:
         if not p.is_file():
             raise FileNotFoundError(f"no such dump: {p}")
-    target = ox.NamedNode(graph) if graph else ox.DefaultGraph()
-    report = LoadReport(files=len(paths), store=str(store), graph=graph)
-    if _is_empty(Path(store)):
-        _bulk_load_new(paths, Path(store), target, report)
-        report.seconds = time.perf_counter() - started
-        return report
-    quads: list[ox.Quad] = []
-    for p in paths:
-        fmt = for_path(p).rdf
+    targets = [graph or graph_name_for(p) for p in paths]
+    report = LoadReport(files=len(paths), store=str(store), graph=graph, graphs=tuple(dict.fromkeys(targets)))
+    with StoreWriter(store, "kg load") as writer:
+        st = writer.store
+        keeper = Keeper(st, writer.ledger)
         try:
-            with _open_dump(p) as fh:
-                for quad in ox.parse(fh, format=fmt, base_iri=p.resolve().as_uri()):
-                    g = quad.graph_name if not isinstance(quad.graph_name, ox.DefaultGraph) else target
-                    quads.append(ox.Quad(quad.subject, quad.predicate, quad.object, g))
-        except SyntaxError as exc:
-            raise StoreError(f"{p}: not valid {fmt.name}: {exc}; nothing was loaded") from None
-        except (OSError, EOFError) as exc:
-            raise StoreError(f"{p}: cannot read: {exc}; nothing was loaded") from None
-    report.triples = len(quads)
-    st = open_store(store)
-    try:
-        report.before = len(st)
-        updates = []
-        if replace:
-            updates.append("DROP SILENT DEFAULT" if graph is None else f"DROP SILENT GRAPH <{graph}>")
-        if updates:
-            st.update(" ;\n".join(updates))
-        st.extend(quads)
-        st.flush()
-        report.after = len(st)
-    except OSError as exc:
-        raise StoreError(f"load into {store} failed: {exc}") from None
-    finally:
-        del st
+            report.before = len(st) if not writer.fresh else 0
+            old_lines: dict[str, Path] = {}
+            if replace:
+                for name in report.graphs:
+                    old_lines[name] = _save_graph(st, ox.NamedNode(name), writer.temporary(f"old-{len(old_lines)}.nt"))
+                    st.clear_graph(ox.NamedNode(name))
+            known = {g.value for g in st.named_graphs()}
+            triples = 0
+            for p, name in zip(paths, targets):
+                fmt = for_path(p).rdf
+                target = ox.NamedNode(name)
+                if fmt in (ox.RdfFormat.N_TRIPLES, ox.RdfFormat.TURTLE) and not _may_have_blank_nodes(p, fmt):
+                    _bulk_load(st, p, fmt, target)  # Oxigraph's loader, twice: the fast way
+                    _bulk_load(st, p, fmt, ox.DefaultGraph())
+                else:
+                    _load_twice(st, p, fmt, target)
+                if not st.contains_named_graph(target):
+                    st.add_graph(target)
+            touched = sorted(set(report.graphs) | ({g.value for g in st.named_graphs()} - known))
+            for name, saved in old_lines.items():
+                _drop_replaced(st, keeper, saved)
+                saved.unlink()
+            for name in touched:
+                count = int(next(iter(st.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{name}> {{ ?s ?p ?o }} }}")))["n"].value)
+                files = [str(p) for p, t in zip(paths, targets) if t == name]
+                previous = writer.ledger.graphs().get(name, ("", 0))[0]
+                if previous and not replace:
+                    files = [f for f in previous.split("\n") if f not in files] + files
+                writer.ledger.put_graph(name, "\n".join(files), count)
+                triples += count
+            report.triples = triples
+            report.after = len(st)
+        finally:
+            st = keeper = None  # type: ignore[assignment]  # the store must be closed to commit or abort
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _bulk_load_new(paths: list[Path], folder: Path, target: ox.DefaultGraph | ox.NamedNode,
-                   report: LoadReport) -> None:
-    """A new store from dumps with Oxigraph's bulk loader (streaming, not all in memory),
-    built in a temporary folder and moved into place only when every file loaded."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+def _bulk_load(st: ox.Store, path: Path, fmt: ox.RdfFormat, target: ox.NamedNode | ox.DefaultGraph) -> None:
     try:
-        st = ox.Store(str(tmp))
-        for p in paths:
-            fmt = for_path(p).rdf
-            base = p.resolve().as_uri()
-            try:
-                if p.suffix.lower() == ".gz":
-                    with _open_dump(p) as fh:
-                        st.bulk_load(fh, format=fmt, base_iri=base, to_graph=target)
-                else:
-                    st.bulk_load(path=str(p), format=fmt, base_iri=base, to_graph=target)
-            except SyntaxError as exc:
-                raise StoreError(f"{p}: not valid {fmt.name}: {str(exc).splitlines()[0]}; nothing was loaded") from None
-            except (OSError, EOFError) as exc:
-                raise StoreError(f"{p}: cannot read: {exc}; nothing was loaded") from None
-        st.flush()
-        report.after = len(st)
-        report.triples = None  # the bulk loader streams: statements are not counted, quads are
-        del st
-        if folder.exists():
-            folder.rmdir()  # empty: checked by the caller
-        tmp.rename(folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        if path.suffix.lower() == ".gz":
+            with _open_dump(path) as fh:
+                st.bulk_load(fh, format=fmt, base_iri=path.resolve().as_uri(), to_graph=target)
+        else:
+            st.bulk_load(path=str(path), format=fmt, base_iri=path.resolve().as_uri(), to_graph=target)
+    except SyntaxError as exc:
+        raise StoreError(f"{path}: not valid {fmt.name}: {str(exc).splitlines()[0]}; nothing was loaded") from None
+    except (OSError, EOFError) as exc:
+        raise StoreError(f"{path}: cannot read: {exc}; nothing was loaded") from None
+
+
+def _may_have_blank_nodes(path: Path, fmt: ox.RdfFormat) -> bool:
+    """False if the N-Triples or Turtle file surely has no blank node (no ``_:``, and for
+    Turtle no ``[`` or ``(``, anywhere): it can then simply be loaded twice."""
+    marks = (b"_:",) if fmt == ox.RdfFormat.N_TRIPLES else (b"_:", b"[", b"(")
+    tail = b""
+    with _open_dump(path) as fh:
+        while chunk := fh.read(1 << 22):
+            data = tail + chunk
+            if any(mark in data for mark in marks):
+                return True
+            tail = chunk[-1:]
+    return False
+
+
+def _load_twice(st: ox.Store, path: Path, fmt: ox.RdfFormat, target: ox.NamedNode) -> None:
+    """Load a file into ``target`` (quads: their own named graphs) and the default graph,
+    parsing it once so that both copies share their blank nodes (renamed apart from any
+    other load's)."""
+    prefix = os.urandom(6).hex()
+    default = ox.DefaultGraph()
+
+    def term(t):
+        return ox.BlankNode(prefix + t.value) if isinstance(t, ox.BlankNode) else t
+
+    def quads() -> Iterator[ox.Quad]:
+        with _open_dump(path) as fh:
+            for q in ox.parse(fh, format=fmt, base_iri=path.resolve().as_uri()):
+                s, o = term(q.subject), term(q.object)
+                yield ox.Quad(s, q.predicate, o, target if isinstance(q.graph_name, ox.DefaultGraph) else q.graph_name)
+                yield ox.Quad(s, q.predicate, o, default)
+
+    try:
+        st.bulk_extend(quads())
+    except SyntaxError as exc:
+        raise StoreError(f"{path}: not valid {fmt.name}: {str(exc).splitlines()[0]}; nothing was loaded") from None
+    except (OSError, EOFError) as exc:
+        raise StoreError(f"{path}: cannot read: {exc}; nothing was loaded") from None
+
+
+def _save_graph(st: ox.Store, graph: ox.NamedNode, path: Path) -> Path:
+    """Write the triples of ``graph`` to ``path`` as N-Triples (blank nodes as the store names them)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        for q in st.quads_for_pattern(None, None, None, graph):
+            fh.write(f"{q.triple} .\n")
+    return path
+
+
+def _drop_replaced(st: ox.Store, keeper: Keeper, saved: Path) -> None:
+    """Remove from the default graph the triples a replaced graph held before (saved in
+    ``saved``), unless a named graph (the new content included) holds them or kg's graph
+    asserts them."""
+    keeper.named = True
+    batch: list[str] = []
+
+    def flush() -> None:
+        for t in _triples(keeper.unasserted(batch)):
+            st.remove(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()))
+        batch.clear()
+
+    with open(saved, encoding="utf-8") as fh:
+        for line in fh:
+            batch.append(line)
+            if len(batch) >= 10_000:
+                flush()
+    flush()
+
+
+def _triples(lines: list[str]) -> list[ox.Triple]:
+    """N-Triples lines parsed (blank node labels kept, so they match the store's)."""
+    if not lines:
+        return []
+    return [q.triple for q in ox.parse("".join(lines).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)]

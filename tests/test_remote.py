@@ -111,9 +111,11 @@ def test_small_chunks_same_result(server, sample_ttl, dump_triples):
 def test_gzipped_ntriples_and_nquads(server, sample_store, tmp_path, dump_triples):
     import gzip
 
-    store = ox.Store.read_only(str(sample_store))
+    from kg.store import open_store
+
+    store = open_store(sample_store, read_only=True)
     nq = tmp_path / "sample.nq.gz"
-    with gzip.open(nq, "wb") as fh:  # figure graphs repeat shared triples: the push sends them once
+    with gzip.open(nq, "wb") as fh:
         store.dump(fh, format=ox.RdfFormat.N_QUADS)
     del store
     report = push(nq, server.store_endpoint)

@@ -18,6 +18,7 @@ import pytest
 from SPARQLWrapper import JSON, POST, SPARQLWrapper
 
 from kg.server import make_server
+from kg.store import open_store
 
 PER_PREDICATE = "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY ?p"
 
@@ -40,7 +41,7 @@ def endpoint(sample_store):
 
 @pytest.fixture(scope="module")
 def expected(sample_store) -> dict[str, int]:
-    store = ox.Store.read_only(str(sample_store))
+    store = open_store(sample_store, read_only=True)
     answer = {r["p"].value: int(r["n"].value) for r in store_query(store, PER_PREDICATE)}
     del store
     return answer
@@ -101,8 +102,8 @@ def test_post_forms_and_direct_body(endpoint, expected):
 
 
 def test_construct_as_turtle_and_ntriples(endpoint, sample_store):
-    store = ox.Store.read_only(str(sample_store))
-    union = set(store.query("CONSTRUCT WHERE { ?s ?p ?o }", use_default_graph_as_union=True))
+    store = open_store(sample_store, read_only=True)
+    union = set(store.query("CONSTRUCT WHERE { ?s ?p ?o }"))  # the default graph: kg's graph
     del store
     query = "CONSTRUCT WHERE { ?s ?p ?o }"
     for accept, fmt in ((None, ox.RdfFormat.TURTLE), ("application/n-triples", ox.RdfFormat.N_TRIPLES)):

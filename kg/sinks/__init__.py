@@ -3,12 +3,12 @@
 :func:`kg.pipeline.build` reads and maps records (in worker processes) and hands each figure
 to every sink, in figid order.  A sink is one module with one class following :class:`Sink`:
 
-* ``render``: the :class:`~kg.serialize.Renderer` format its figures are prepared in where
-  they are mapped (in the workers), or ``None`` to receive plain
-  :class:`~kg.mapping.FigureGraph` objects.  With several sinks every sink gets plain figures
-  and renders them itself.
-* ``skip(source)``: ``True`` for a record the sink already holds unchanged (incremental
-  stores); the pipeline skips a record only when every sink says so.
+* ``prepare``: a picklable callable run on each :class:`~kg.mapping.FigureGraph` where it
+  is mapped (in the workers), whose result the sink's ``write`` receives; ``None`` to
+  receive plain figures.  By default the :class:`~kg.serialize.Renderer` of ``render``
+  (a file format), if any.  With several sinks the workers prepare a figure for each.
+* ``skip(source)``: ``(figid, figure IRI, warnings)`` for a record the sink already holds
+  unchanged (incremental stores), else ``None``; only a build with that one sink skips records.
 * ``write(figure)`` once per figure, then ``close()`` (commit; returns :class:`SinkStats`)
   or ``abort()`` (leave everything as it was before the build).
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..records import RecordSource
 
@@ -38,8 +38,19 @@ class Sink:
 
     render: str | None = None
 
-    def skip(self, source: RecordSource) -> bool:
-        return False
+    @property
+    def prepare(self) -> Callable[[Any], Any] | None:
+        if self.render is None:
+            return None
+        from ..serialize import Renderer
+
+        return Renderer(self.render)
+
+    def skip(self, source: RecordSource) -> tuple | None:
+        return None
+
+    def unskip(self, figid: str) -> None:
+        """A record ``skip`` held turned out to be rejected (a duplicate)."""
 
     def write(self, figure: Any) -> None:
         raise NotImplementedError
