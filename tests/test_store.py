@@ -306,8 +306,8 @@ WIKIPATHWAYS = """\
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix dcterms: <http://purl.org/dc/terms/> .
 <https://identifiers.org/wikipathways/WP1> a wp:Pathway ; dcterms:title "A pathway" ;
-    wp:hasGene <http://identifiers.org/ncbigene/6714> .
-<http://identifiers.org/ncbigene/6714> rdfs:label "SRC" .
+    wp:hasGene <https://identifiers.org/ncbigene/6714> .
+<https://identifiers.org/ncbigene/6714> rdfs:label "SRC" .
 _:b1 rdfs:label "a blank node" ; rdfs:seeAlso _:b2 .
 """
 
@@ -332,7 +332,7 @@ def test_loaded_graph_joins_kg_graph_without_duplicates_and_survives_rebuilds(tm
     rows = [(r["pathway"].value, r["figure"].value) for r in query(st, join)]
     assert rows and len(rows) == len(set(rows))
     # SRC's label is in kg's graph and in the loaded graph: one row, not two
-    label = 'SELECT ?l WHERE { <http://identifiers.org/ncbigene/6714> <http://www.w3.org/2000/01/rdf-schema#label> ?l }'
+    label = 'SELECT ?l WHERE { <https://identifiers.org/ncbigene/6714> <http://www.w3.org/2000/01/rdf-schema#label> ?l }'
     assert [r["l"].value for r in query(st, label)] == ["SRC"]
     del st
     # every figure mentioning SRC goes: the label stays, held by the loaded graph

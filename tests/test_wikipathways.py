@@ -259,7 +259,6 @@ def test_cli_loaded_into_the_default_graph_joins_today(tmp_path, capsys):
     assert [(r["wpid"], r["shared"], r["genes"]) for r in rows] == [("WP4799", "1", "ACE2")]
 
 
-@pytest.mark.xfail(reason="loaded graphs visible to queries arrive with store v2 (#9)", strict=False)
 def test_cli_loaded_into_a_named_graph_joins(tmp_path, capsys):
     from kg.cli import main
 
