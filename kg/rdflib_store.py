@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyoxigraph as ox
 import rdflib
 from oxrdflib import OxigraphStore
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
@@ -37,7 +38,18 @@ def _plain(term):
 
 
 class KgOxigraphStore(OxigraphStore):
-    """oxrdflib's store, answering with plain literals where Oxigraph says xsd:string."""
+    """oxrdflib's store, answering with plain literals where Oxigraph says xsd:string, and
+    counting a graph's triples without collecting them (oxrdflib's ``len`` counts DISTINCT
+    triples: on 13 M triples that takes minutes and GBs; one graph holds each triple once)."""
+
+    def __len__(self, context=None) -> int:  # type: ignore[override]
+        if context is None:
+            return super().__len__(context)
+        identifier = getattr(context, "identifier", context)
+        graph = ox.DefaultGraph() if identifier == DATASET_DEFAULT_GRAPH_ID else (
+            ox.BlankNode(str(identifier)) if isinstance(identifier, rdflib.BNode) else ox.NamedNode(str(identifier)))
+        answer = self._inner.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=graph)
+        return int(next(iter(answer))[0].value)
 
     def triples(self, triple_pattern, context=None):  # type: ignore[override]
         for (s, p, o), contexts in super().triples(triple_pattern, context):

@@ -173,23 +173,19 @@ class Node:
                 "|".join(self.xref), "|".join(self.in_taxon), self.iri, INFORES_PFOCR]
 
 
-@dataclass(frozen=True)
-class Edge:
-    subject: str
-    predicate: str
-    object: str
-    category: str
-    knowledge_level: str
-    agent_type: str
-    primary: str
-    aggregator: str = ""
-    publications: str = ""
+#: predicate -> (category, knowledge_level, agent_type, primary and aggregator knowledge source)
+EDGE_KINDS: dict[str, tuple[str, str, str, str, str]] = {
+    MENTIONS: (MENTION_ASSOCIATION, "knowledge_assertion", "image_processing_agent", INFORES_PFOCR, ""),
+    PART_OF: (ASSOCIATION, "knowledge_assertion", "manual_agent", INFORES_PFOCR, ""),
+    IN_TAXON: (ASSOCIATION, "knowledge_assertion", "manual_agent", INFORES_NCBI_GENE, INFORES_PFOCR),
+}
 
-    def row(self) -> list[str]:
-        key = f"{self.subject} {self.predicate} {self.object}"
-        return [f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, key)}", self.subject, self.predicate, self.object,
-                self.category, self.knowledge_level, self.agent_type, self.primary, self.aggregator,
-                self.publications]
+
+def edge_row(subject: str, predicate: str, object: str, publications: str = "") -> list[str]:
+    """One edges.tsv row; its id is a UUID derived from subject, predicate and object (stable)."""
+    key = f"{subject} {predicate} {object}"
+    return [f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, key)}", subject, predicate, object,
+            *EDGE_KINDS[predicate], publications]
 
 
 @dataclass
@@ -223,7 +219,7 @@ class _Graph:
     def __init__(self, store: ox.Store):
         self.store = store
         self.nodes: dict[str, Node] = {}
-        self.edges: set[Edge] = set()
+        self.edges: set[tuple[str, str, str]] = set()  # (subject, predicate, object): few objects
         self.skipped: dict[str, int] = {}
         self.figure_ids: dict[str, str] = {}  # figure IRI -> CURIE
         self.figure_paper: dict[str, str] = {}  # figure CURIE -> paper CURIE
@@ -248,9 +244,7 @@ class _Graph:
         figure = self.figure_ids.get(figure_iri)
         if figure is None:
             return
-        self.edges.add(Edge(figure, MENTIONS, target, MENTION_ASSOCIATION, "knowledge_assertion",
-                            "image_processing_agent", INFORES_PFOCR,
-                            publications=self.figure_paper.get(figure, "")))
+        self.edges.add((figure, MENTIONS, target))
 
     def collect(self) -> None:
         papers: dict[str, Node] = {}
@@ -280,8 +274,7 @@ class _Graph:
             if paper is not None:
                 self.figure_paper[identifier] = _least(self.figure_paper.get(identifier, ""), paper.id)
         for figure, paper in self.figure_paper.items():
-            self.edges.add(Edge(figure, PART_OF, paper, ASSOCIATION, "knowledge_assertion", "manual_agent",
-                                INFORES_PFOCR))
+            self.edges.add((figure, PART_OF, paper))
         taxon_labels: dict[str, str] = {}
         for row in self.rows(_TAXA):
             iri = row["taxon"].value
@@ -307,8 +300,7 @@ class _Graph:
                     organism.name = taxon_labels[taxon]
                     if organism.id not in node.in_taxon:
                         node.in_taxon = sorted([*node.in_taxon, organism.id])
-                    self.edges.add(Edge(node.id, IN_TAXON, organism.id, ASSOCIATION, "knowledge_assertion",
-                                        "manual_agent", INFORES_NCBI_GENE, INFORES_PFOCR))
+                    self.edges.add((node.id, IN_TAXON, organism.id))
         for figure, found in mentioned.items():
             for gene in found:
                 if gene in genes:
@@ -381,13 +373,15 @@ def export_kgx(store: str | Path = DEFAULT_STORE, output: str | Path = "kgx") ->
     nodes = sorted(graph.nodes.values(), key=lambda n: n.id)
     for node in nodes:
         report.nodes[node.kind] = report.nodes.get(node.kind, 0) + 1
-    edges = sorted(graph.edges, key=lambda e: (e.subject, e.predicate, e.object))
-    for edge in edges:
-        report.edges[edge.predicate] = report.edges.get(edge.predicate, 0) + 1
+    edges = sorted(graph.edges)
+    graph.edges = set()
+    for _, predicate, _ in edges:
+        report.edges[predicate] = report.edges.get(predicate, 0) + 1
     with folder.open("nodes.tsv") as fh:
         _write(fh, NODE_COLUMNS, (n.row() for n in nodes))
     with folder.open("edges.tsv") as fh:
-        _write(fh, EDGE_COLUMNS, (e.row() for e in edges))
+        papers = graph.figure_paper
+        _write(fh, EDGE_COLUMNS, (edge_row(s, p, o, papers.get(s, "") if p == MENTIONS else "") for s, p, o in edges))
     folder.finish(curie_prefixes_not_in_biolink={PFOCR_PREFIX: vocab.PFOCR_FIGURES})
     report.seconds = time.perf_counter() - started
     return report
