@@ -14,13 +14,7 @@ from kg import vocab
 from kg.errors import StoreError
 from kg.query import bind_params, list_queries, run_query
 
-PARAMS = {
-    "figure": "PMC10003241__ijms-24-04893-g003",
-    "gene": "SRC",
-    "symbols": "LRP6,AKT1",
-    "disease": "mesh:D011488",
-    "chemical": "ATP",
-}
+from test_query_library import PARAMS  # one set of example parameters for the library
 FIGURE = rdflib.URIRef(vocab.figure_iri("PMC10003241__ijms-24-04893-g003"))
 MENTIONS_GENE = rdflib.URIRef(vocab.KG + "mentionsGene")
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from .. import __version__
+from .. import __version__, vocab
 from ..outputs import OutputError, atomic_path, is_stdout
 
 MANIFEST = "kg-export.json"
@@ -102,3 +102,11 @@ class ExportFolder:
                     "files": [{"name": name} for name in self.written]}
         with atomic_path(self.folder / MANIFEST) as tmp:
             tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+#: Each figure's genes in one row (``?figure``, ``?genes``: space-separated IRIs), aggregated
+#: by Oxigraph: building Python objects per row costs more than the query itself.
+FIGURE_GENES = (f"PREFIX kg: <{vocab.KG}>\n"
+                "SELECT ?figure (GROUP_CONCAT(STR(?gene); SEPARATOR=\" \") AS ?genes) WHERE {\n"
+                "  ?figure kg:mentionsGene ?gene\n} GROUP BY ?figure")
+

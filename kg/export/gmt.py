@@ -37,7 +37,7 @@ from ..errors import QueryError
 from ..outputs import is_stdout, open_output
 from ..store import DEFAULT_STORE, open_store
 from ..store import query as store_query
-from . import ExportFolder, clean_text
+from . import FIGURE_GENES, ExportFolder, clean_text
 
 KINDS = ("genes", "chemicals")
 _PREFIXES = (f"PREFIX kg: <{vocab.KG}>\nPREFIX wp: <{vocab.WP}>\nPREFIX dcterms: <{vocab.DCTERMS}>\n"
@@ -51,10 +51,6 @@ SELECT ?figure ?figid ?alias ?title WHERE {
   OPTIONAL { ?figure kg:figureAlias ?alias }
   OPTIONAL { ?figure dcterms:title ?title }
 }"""
-_GENES = _PREFIXES + """
-SELECT ?figure (GROUP_CONCAT(STR(?gene); SEPARATOR=" ") AS ?members) WHERE {
-  ?figure kg:mentionsGene ?gene
-} GROUP BY ?figure"""
 _GENE_TAXA = _PREFIXES + "SELECT ?gene ?taxon WHERE { ?gene a kg:Gene ; wp:organism ?taxon }"
 # a chemical mention refers to its MeSH term and/or its ChEBI term (OBO PURL); a MeSH
 # chemical may carry its ChEBI term as wp:bdbChEBI (in whichever IRI form kg writes it)
@@ -186,9 +182,9 @@ class _Reader:
                 taxid = _taxid(row["taxon"].value)
                 if taxid is not None:
                     gene_taxa.setdefault(row["gene"].value, []).append(taxid)
-            for row in self.rows(_GENES):
+            for row in self.rows(FIGURE_GENES):
                 by_taxon = sets.setdefault(row["figure"].value, {})
-                for gene in row["members"].value.split():
+                for gene in row["genes"].value.split():
                     member = _member("genes", gene)
                     if member is not None:
                         for taxid in gene_taxa.get(gene) or (None,):

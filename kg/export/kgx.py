@@ -45,7 +45,7 @@ import pyoxigraph as ox
 from .. import vocab
 from ..store import DEFAULT_STORE, open_store
 from ..store import query as store_query
-from . import ExportFolder, clean_text
+from . import FIGURE_GENES, ExportFolder, clean_text
 
 PFOCR_PREFIX = "PFOCR"
 INFORES_PFOCR = "infores:pfocr"
@@ -120,10 +120,6 @@ SELECT ?paper ?title ?doi WHERE {
   OPTIONAL { ?paper dcterms:title ?title }
   OPTIONAL { ?paper bibo:doi ?doi }
 }"""
-_GENE_EDGES = _PREFIXES + """
-SELECT ?figure (GROUP_CONCAT(STR(?gene); SEPARATOR=" ") AS ?genes) WHERE {
-  ?figure kg:mentionsGene ?gene
-} GROUP BY ?figure"""
 _GENES = _PREFIXES + """
 SELECT ?gene ?symbol ?taxon WHERE {
   ?gene a kg:Gene .
@@ -282,7 +278,7 @@ class _Graph:
         genes: dict[str, Node] = {}
         gene_rows = list(self.rows(_GENES))
         mentioned: dict[str, list[str]] = {row["figure"].value: row["genes"].value.split()
-                                           for row in self.rows(_GENE_EDGES)}
+                                           for row in self.rows(FIGURE_GENES)}
         wanted = {gene for found in mentioned.values() for gene in found}
         for row in gene_rows:
             iri = row["gene"].value
