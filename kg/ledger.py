@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS figures (figid TEXT PRIMARY KEY, iri TEXT NOT NULL, s
 CREATE TABLE IF NOT EXISTS refs (h INTEGER PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS graphs (name TEXT PRIMARY KEY, files TEXT, triples INTEGER);
 CREATE TABLE IF NOT EXISTS stats (kind TEXT, key TEXT, n INTEGER NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stamps (source TEXT PRIMARY KEY, stamp INTEGER NOT NULL, digest TEXT NOT NULL) WITHOUT ROWID;
 """
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS figures_iri ON figures(iri);
@@ -165,6 +166,19 @@ class Ledger:
     def set_sources(self, rows: Iterable[tuple[str, str]]) -> None:
         """``(source, figid)``: an unchanged record read from another path."""
         self.db.executemany("UPDATE figures SET source = ? WHERE figid = ?", rows)
+
+    # ------------------------------------------------------------------ file stamps
+    def stamps(self) -> dict[str, tuple[int, str]]:
+        """``source path -> (stamp, digest)``: the digest a record had when its files had
+        that stamp (:func:`kg.sinks.store.file_stamp`)."""
+        return {s: (t, d) for s, t, d in self.db.execute("SELECT source, stamp, digest FROM stamps")}
+
+    def clear_stamps(self) -> None:
+        self.db.execute("DELETE FROM stamps")
+
+    def add_stamps(self, rows: Iterable[tuple[str, int, str]]) -> None:
+        """Add ``(source, stamp, digest)`` rows."""
+        self.db.executemany("INSERT OR REPLACE INTO stamps VALUES (?, ?, ?)", rows)
 
     # ------------------------------------------------------------------ refs
     def add_refs(self, counts: Iterable[tuple[int, int]]) -> None:

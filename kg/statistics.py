@@ -95,13 +95,40 @@ def change(store, changes: Iterable[tuple[str, str, int, int]]) -> None:
                    lenient=True)
 
 
-def refresh_values(store) -> None:
+def refresh_values(store, affected: dict[str, set[str]] | None = None) -> None:
     """Make the year and journal counts the sums of their papers' figure counts, with the
-    values the store's default graph gives each paper."""
+    values the store's default graph gives each paper.  ``affected``: only these values
+    (``"year"``/``"journal"`` -> N-Triples terms), those an update may have changed
+    (:func:`paper_values`, :func:`values_of`); None: every value."""
     for pred, kind in _PAPER_FACTS.items():
+        only = ""
+        if affected is not None:
+            if not affected.get(kind):
+                continue
+            only = "VALUES ?v { " + " ".join(sorted(affected[kind])) + " } "
         want = {str(r["v"]): int(r["n"].value) for r in store.query(
-            f"SELECT ?v (SUM(?c) AS ?n) {{ GRAPH <{GRAPH}> {{ ?p {FIGURE_COUNT} ?c }} ?p {pred} ?v }} GROUP BY ?v")}
+            f"SELECT ?v (SUM(?c) AS ?n) {{ {only}GRAPH <{GRAPH}> {{ ?p {FIGURE_COUNT} ?c }} ?p {pred} ?v }} GROUP BY ?v")}
         have = {str(r["v"]): int(r["n"].value) for r in store.query(
-            f"SELECT ?v ?n {{ GRAPH <{GRAPH}> {{ ?s a {_NODE_TYPES[kind]} ; <{RDF}value> ?v ; {FIGURE_COUNT} ?n }} }}")}
+            f"SELECT ?v ?n {{ {only}GRAPH <{GRAPH}> {{ ?s a {_NODE_TYPES[kind]} ; <{RDF}value> ?v ; {FIGURE_COUNT} ?n }} }}")}
         change(store, [(kind, v, have.get(v, 0), want.get(v, 0)) for v in sorted(set(want) | set(have))
                        if have.get(v, 0) != want.get(v, 0)])
+
+
+def paper_values(lines: Iterable[str], into: dict[str, set[str]]) -> None:
+    """Add the years and journals that N-Triples ``lines`` state of papers to ``into``."""
+    for line in lines:
+        parts = line.split(" ", 2)
+        kind = _PAPER_FACTS.get(parts[1]) if len(parts) == 3 else None
+        if kind is not None:
+            into.setdefault(kind, set()).add(parts[2].rstrip()[:-1].rstrip())
+
+
+def values_of(store, papers: Iterable[str], into: dict[str, set[str]]) -> None:
+    """Add the years and journals the store's default graph gives ``papers`` (N-Triples
+    IRIs) to ``into``."""
+    papers = sorted(papers)
+    for i in range(0, len(papers), 5_000):
+        chunk = " ".join(papers[i:i + 5_000])
+        for pred, kind in _PAPER_FACTS.items():
+            for r in store.query(f"SELECT DISTINCT ?v {{ VALUES ?p {{ {chunk} }} ?p {pred} ?v }}"):
+                into.setdefault(kind, set()).add(str(r["v"]))

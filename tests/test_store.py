@@ -201,7 +201,7 @@ def test_figure_iri_changes_and_moves(tmp_path):
 
 def _random_change(records: Path, rng: random.Random, serial: int) -> str:
     files = figures(records)
-    kind = rng.choice(["title", "paper", "delete", "add", "table", "reject", "genes", "organism"])
+    kind = rng.choice(["title", "paper", "delete", "add", "table", "reject", "genes", "organism", "year"])
     path = rng.choice(files)
     if kind == "title":
         edit(path, figtitle=f"Edited title {serial}")
@@ -228,6 +228,8 @@ def _random_change(records: Path, rng: random.Random, serial: int) -> str:
     elif kind == "genes":
         edit(path, genes=[{"word": "TP53", "symbol": "TP53", "source": "hgnc_symbol", "hgnc_symbol": "TP53",
                            "entrez": "7157"}])
+    elif kind == "year":
+        edit(path, year=str(rng.choice([1999, 2005, 2020])))
     else:
         edit(path, organisms="Mus musculus")
     return f"{kind} {path.name}"
@@ -437,6 +439,38 @@ STATISTICS = {
     "journal": "SELECT ?k (COUNT(DISTINCT ?f) AS ?n) { ?f a kg:PathwayFigure ; dcterms:isPartOf ?p . "
                "?p kg:journalTitle ?k } GROUP BY ?k",
 }
+def test_file_stamps_spare_reading_unchanged_records_and_miss_no_change(tmp_path):
+    """Records whose files (record, tables, wpid map) have the stamps of the last build are
+    not read again; a change that keeps size and modification time still changes the stamp
+    (the change time moves), and a just-written file is never trusted by stamp."""
+    import os
+    import time
+
+    records = copy_sample(tmp_path)
+    time.sleep(2.2)  # older than kg.sinks.store.RACY_NS: stamps are kept
+    store = tmp_path / "store"
+    build([records], store=store)
+    ledger = Ledger(store / f"gen-{generation_of(store)}.sqlite", read_only=True)
+    stamps = ledger.stamps()
+    ledger.close()
+    assert len(stamps) == len(figures(records))
+    path = figures(records)[3]
+    before = path.stat()
+    text = path.read_text(encoding="utf-8")
+    same_size = text.replace("figtitle: ", "figtitle: X", 1).replace("\ncaption: ", "\ncaption:", 1)
+    assert len(same_size.encode()) == before.st_size
+    path.write_text(same_size, encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # same size, same mtime
+    report = build([records], store=store)
+    assert report.figures_unchanged == len(figures(records)) - 1
+    assert store_quads(store) == fresh(records, tmp_path)
+    ledger = Ledger(store / f"gen-{generation_of(store)}.sqlite", read_only=True)
+    after = ledger.stamps()
+    ledger.close()
+    assert str(path) not in after  # written just now: re-read next time
+    assert len(after) == len(stamps) - 1
+
+
 PREFIXES = ("PREFIX kg: <https://w3id.org/pfocr-kg/vocab#> PREFIX dcterms: <http://purl.org/dc/terms/> "
             "PREFIX wp: <http://vocabularies.wikipathways.org/wp#> PREFIX fabio: <http://purl.org/spar/fabio/> "
             "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> ")

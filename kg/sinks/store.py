@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -29,7 +31,7 @@ import pyoxigraph as ox
 from .. import statistics
 from ..ledger import hashes, line_hash, pack, scope, unhash, unpack, warnings_from, warnings_json
 from ..mapping import FigureGraph
-from ..records import TABLE_KINDS, RecordSource, content_digest, quick_digest
+from ..records import TABLE_KINDS, WPID_MAP, RecordSource, content_digest, quick_digest
 from ..serialize import Deduplicator
 from ..store import Keeper, StoreWriter, add_default, remove_default
 from . import Sink, SinkStats
@@ -87,25 +89,66 @@ class StorePrepare:
         return prepared
 
 
+#: A file changed less than this (ns) before a build started may change again within the
+#: file system's timestamp granularity without changing its stamp: its stamp is not kept.
+RACY_NS = 2_000_000_000
+
+
 class Digests:
     """:func:`kg.records.quick_digest` of many records, with each ``_data`` folder listed
-    once instead of a ``stat`` per possible table (the same digests: same files, same bytes)."""
+    once instead of a ``stat`` per possible table (the same digests: same files, same bytes),
+    and the *stamps* of their files, which tell an unchanged record without reading it."""
 
     def __init__(self) -> None:
-        self.listings: dict[str, set[str]] = {}
+        self.listings: dict[str, dict[str, os.DirEntry]] = {}
+        self.started_ns = time.time_ns()
+
+    def _listing(self, data_dir: Path) -> dict[str, os.DirEntry] | None:
+        key = str(data_dir)
+        listed = self.listings.get(key)
+        if listed is None:
+            try:
+                listed = {entry.name: entry for entry in os.scandir(data_dir) if entry.is_file()}
+            except OSError:
+                return None
+            self.listings[key] = listed
+        return listed
+
+    def stamp(self, source: RecordSource) -> int | None:
+        """A hash of the size, inode, modification and change times of the record file, its
+        tables and the site's ``wpid_map.tsv`` (as git's index does), or None when one of
+        them changed too recently to be trusted or cannot be examined.  The change time
+        moves with every write, so equal stamps mean the same bytes."""
+        try:
+            stats = [os.stat(source.path)]
+            if source.data_dir is not None:
+                listed = self._listing(source.data_dir)
+                if listed is None:
+                    return None
+                fig = os.path.splitext(os.path.basename(source.path))[0]
+                for name in [f"{fig}-{kind}.tsv" for kind in TABLE_KINDS] + [WPID_MAP]:
+                    entry = listed.get(name)
+                    stats.append(entry.stat() if entry is not None else None)
+        except OSError:
+            return None
+        text = []
+        for st in stats:
+            if st is None:
+                text.append("-")
+                continue
+            if max(st.st_mtime_ns, st.st_ctime_ns) >= self.started_ns - RACY_NS:
+                return None
+            text.append(f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}")
+        return int.from_bytes(blake2b("|".join(text).encode(), digest_size=8).digest(), "big", signed=True)
 
     def digest(self, source: RecordSource) -> str | None:
         """The digest :func:`kg.records.quick_digest` gives ``source``."""
         if source.data_dir is None:
             return quick_digest(source)
-        key = str(source.data_dir)
-        listed = self.listings.get(key)
+        listed = self._listing(source.data_dir)
         if listed is None:
-            try:
-                listed = {entry.name for entry in os.scandir(source.data_dir) if entry.is_file()}
-            except OSError:
-                return quick_digest(source)
-            self.listings[key] = listed
+            return quick_digest(source)
+        key = str(source.data_dir)
         path = str(source.path)
         try:
             with open(path, "rb") as fh:
@@ -140,6 +183,10 @@ class StoreSink(Sink):
         self._ledger = self.writer.ledger
         self._rows: list[tuple] = []
         self._facts: Counter[tuple[str, str]] = Counter()  # fresh: counts; update: changes
+        self._digests = Digests()
+        self._stamp_of: dict[str, int] = {}  # source -> stamp, until its figure is written
+        self._stamp_rows: list[tuple[str, int, str]] = []
+        self._known_stamps: dict[str, tuple[int, str]] = {}
         if self.fresh:
             self._refs: Counter[int] = Counter()
             self._dedup = Deduplicator()
@@ -149,7 +196,10 @@ class StoreSink(Sink):
             self._by_digest = {} if remap else self._ledger.digests()
             self._digest_of = {row[0]: digest for digest, row in self._by_digest.items()}
             self._kept: set[str] = set()
-            self._digests = Digests()
+            self._values: dict[str, set[str]] = {}  # years and journals an update may change
+            if not remap:
+                self._known_stamps = self._ledger.stamps()
+            self._ledger.clear_stamps()
             self._moved: list[tuple[str, str]] = []
             self._seen: set[str] = set()
             self._batch: list[StoreFigure] = []
@@ -164,12 +214,21 @@ class StoreSink(Sink):
     def skip(self, source: RecordSource) -> tuple[str, str, list] | None:
         """``(figid, figure IRI, warnings)`` of a record the store holds unchanged (not
         re-read: its warnings are those its last build found), else None."""
+        path = str(source.path)
+        stamp = self._digests.stamp(source)
+        if stamp is not None:
+            self._stamp_of[path] = stamp
         if self.fresh or not self._by_digest:
             return None
-        digest = self._digests.digest(source)
+        known = self._known_stamps.get(path)
+        digest = known[1] if known is not None and stamp is not None and known[0] == stamp else None
+        if digest is None:
+            digest = self._digests.digest(source)
         held = self._by_digest.get(digest or "")
         if held is None:
             return None
+        if stamp is not None:
+            self._stamp(path, digest)
         figid, iri, where, warnings = held
         self._kept.add(figid)
         if where != str(source.path):
@@ -183,9 +242,19 @@ class StoreSink(Sink):
         self.stats.unchanged -= 1
 
     # ------------------------------------------------------------------ writing
+    def _stamp(self, source: str, digest: str | None) -> None:
+        """Keep the stamp ``source`` had when :meth:`skip` saw it, with the digest its bytes give."""
+        stamp = self._stamp_of.pop(source, None)
+        if stamp is not None and digest:
+            self._stamp_rows.append((source, stamp, digest))
+            if len(self._stamp_rows) >= _ROWS:
+                self._ledger.add_stamps(self._stamp_rows)
+                self._stamp_rows = []
+
     def write(self, figure: StoreFigure | FigureGraph) -> None:
         if isinstance(figure, FigureGraph):
             figure = self._prepare(figure)
+        self._stamp(figure.source, figure.digest)
         if self.fresh:
             self._load(figure)
         else:
@@ -278,6 +347,8 @@ class StoreSink(Sink):
             gone.extend(before)
             for fact in statistics.facts(before_iri, before) if before_iri else ():
                 self._facts[fact] -= 1
+        statistics.paper_values(added, self._values)
+        statistics.paper_values(gone, self._values)
         self._ledger.drop_figures(removed)
         self._ledger.put_figures(rows)
         self._ledger.change_refs(deltas)
@@ -287,6 +358,7 @@ class StoreSink(Sink):
     # ------------------------------------------------------------------ end
     def close(self) -> SinkStats:
         try:
+            self._ledger.add_stamps(self._stamp_rows)
             if self.fresh:
                 self._pipe.close()
                 self._loader.join()
@@ -308,7 +380,9 @@ class StoreSink(Sink):
                     self._apply([], stale[i:i + UPDATE_BATCH])
                 self.stats.removed = len(stale)
                 statistics.change(self.writer.store, self._ledger.change_stats(self._facts))
-                statistics.refresh_values(self.writer.store)
+                recounted = [key for (kind, key), delta in self._facts.items() if kind == "paper" and delta]
+                statistics.values_of(self.writer.store, recounted, self._values)
+                statistics.refresh_values(self.writer.store, self._values)
                 self._keeper = None  # type: ignore[assignment]  # the store must be closed to commit
             self.writer.commit()
         except BaseException:
