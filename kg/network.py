@@ -16,6 +16,7 @@ import networkx as nx
 import pyoxigraph as ox
 
 from .outputs import is_stdout, open_output
+from .statistics import GRAPH as STATISTICS_GRAPH
 from .store import open_source
 from .store import query as store_query
 from .vocab import DCTERMS, FABIO, KG, RDF, RDFS, SCHEMA, WP
@@ -213,7 +214,14 @@ SELECT ?year (COUNT(DISTINCT ?f) AS ?figures) WHERE {
 
 
 def stats(source: str | Path, top: int = 10) -> dict[str, Any]:
-    """Headline counts, the ``top`` genes and organisms by figures, and figures per year."""
+    """Headline counts, the ``top`` genes and organisms by figures, and figures per year;
+    for a store folder also its graphs (:func:`kg.store.graphs`: the default graph queries
+    read, then each named graph, loaded or kg's statistics, with its triple count)."""
+    extra: dict[str, Any] = {}
+    if Path(source).is_dir():
+        from .store import graphs
+
+        extra["graphs"] = graphs(source)
     with open_source(source) as store:
         counts = {name: _rows(store, f"{PREFIXES}SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ {pattern} }}")[0]["n"]
                   for name, pattern in _COUNTS.items()}
@@ -224,6 +232,7 @@ def stats(source: str | Path, top: int = 10) -> dict[str, Any]:
             "top_genes": _rows(store, _TOP_GENES % max(top, 0)),
             "top_organisms": _rows(store, _TOP_ORGANISMS % max(top, 0)),
             "figures_per_year": {r["year"]: r["figures"] for r in _rows(store, _YEARS)},
+            **extra,
         }
 
 
@@ -236,4 +245,14 @@ def format_stats(result: dict[str, Any]) -> str:
         lines += [f"  {r['figures']:>6,}  {r.get('label', ''):<24} {r[ident]}" for r in result[key]] or ["  (none)"]
     lines += ["", "figures per year"]
     lines += [f"  {year}  {n:>6,}" for year, n in result["figures_per_year"].items()] or ["  (none)"]
+    if "graphs" in result:
+        lines += ["", "graphs (triples)"]
+        for g in result["graphs"]:
+            what = (f"kg's graph of {g['figures']:,} figures, and every loaded graph" if g["graph"] == "default"
+                    and g.get("figures") is not None else "")
+            if g.get("files"):
+                what = "loaded from " + ", ".join(g["files"].split("\n"))
+            elif g["graph"] == STATISTICS_GRAPH:
+                what = "kg's statistics"
+            lines.append(f"  {g['triples']:>9,}  {g['graph']}" + (f": {what}" if what else ""))
     return "\n".join(lines)

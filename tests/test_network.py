@@ -168,9 +168,14 @@ def test_stats(sample_store, sample_ttl, sample_dir, expected):
     assert [r["figures"] for r in result["top_genes"]] == sorted(per_gene.values(), reverse=True)[:3]
     assert result["top_organisms"][0]["label"] == "Homo sapiens"
     assert sum(result["figures_per_year"].values()) <= counts["figures"]
+    graphs = result.pop("graphs")  # a store lists its graphs; a dump has none to list
     assert stats(sample_ttl, top=3) == result  # the dump holds the same triples, once each
-    text = format_stats(result)
+    assert graphs[0]["graph"] == "default" and graphs[0]["triples"] == counts["triples"]
+    assert graphs[0]["figures"] == counts["figures"]
+    assert [g["graph"] for g in graphs[1:]] == ["https://w3id.org/pfocr-kg/statistics"]
+    text = format_stats({**result, "graphs": graphs})
     assert "figures" in text and "top genes" in text and "Homo sapiens" in text
+    assert "kg's statistics" in text and "kg's graph" in text
 
 
 def test_missing_sources(tmp_path):
