@@ -89,9 +89,13 @@ def _refuse_input(output: str, *inputs: str | None) -> None:
 def cmd_build(args: argparse.Namespace) -> int:
     from .pipeline import build
 
-    if args.output is None and args.store is None:
-        raise CommandError("give -o OUT, --store DIR, or both")
-    report = build(args.sources, args.output, format=args.format, rejects=args.rejects, store=args.store, jobs=args.jobs,
+    if args.output is None and args.store is None and args.endpoint is None:
+        raise CommandError("give -o OUT, --store DIR, --endpoint URL, or several")
+    for name in ("graph", "replace"):
+        if getattr(args, name) and args.endpoint is None:
+            raise CommandError(f"--{name} goes with --endpoint (kg load --graph puts a file in a store's named graph)")
+    report = build(args.sources, args.output, format=args.format, rejects=args.rejects, store=args.store,
+                   endpoint=args.endpoint, graph=args.graph, replace=args.replace, timeout=args.timeout, jobs=args.jobs,
                    shard_lines=args.split_lines, void=args.void, quiet=args.quiet,
                    incremental=not args.full, log=lambda line: print(line, file=sys.stderr))
     print(report, file=sys.stderr)
@@ -276,6 +280,14 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="DIR",
                    help=f"build into this Oxigraph store folder, e.g. {DEFAULT_STORE}, which the other commands read "
                         "by default (default: no store)")
+    p.add_argument("--endpoint", metavar="URL",
+                   help="also send the graph to this Graph Store endpoint once built, as kg push does, e.g. "
+                        "http://127.0.0.1:7878/store (default: none)")
+    p.add_argument("--graph", metavar="IRI", help="with --endpoint: the target named graph (default: the default graph)")
+    p.add_argument("--replace", action="store_true", help="with --endpoint: replace what the target graph held "
+                                                           "(default: add to it)")
+    p.add_argument("--timeout", type=_seconds, default=120.0, metavar="SECONDS",
+                   help="with --endpoint: each whole request must end within this")
     p.add_argument("--split-lines", type=_int_at_least(1), metavar="N",
                    help="write gzipped N-Triples/N-Quads shards of about N lines into the -o folder; a figure is "
                         "never split (default: one file)")

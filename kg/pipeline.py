@@ -45,6 +45,8 @@ class BuildReport:
     rejects: list[dict] = field(default_factory=list)
     output: str | None = None
     store: str | None = None
+    endpoint: str | None = None
+    pushed: int = 0  # distinct triples sent to ``endpoint``
     figures_unchanged: int = 0
     warnings: int = 0  # row-level problems: reported in ``rejects`` (level "warning"), the figures converted
 
@@ -60,6 +62,8 @@ class BuildReport:
             written.append(f"{self.triples} triples written to {self.output}")
         if self.store:
             written.append(f"{self.quads} quads written to store {self.store}")
+        if self.endpoint:
+            written.append(f"{self.pushed} triples sent to {self.endpoint}")
         unchanged = f" ({self.figures_unchanged} unchanged)" if self.figures_unchanged else ""
         warned = f", {self.warnings} warning{'s' if self.warnings != 1 else ''}" if self.warnings else ""
         return (f"{self.records_read} records read, {self.converted} converted{unchanged}, {self.rejected} rejected{warned}, "
@@ -322,7 +326,8 @@ class Progress:
 
 
 def build(sources: Iterable[str | Path], output: str | Path | None = None, *, format: str | None = None,
-          rejects: str | Path | None = None, store: str | Path | None = None, graph: str | None = None,
+          rejects: str | Path | None = None, store: str | Path | None = None, endpoint: str | None = None,
+          graph: str | None = None, replace: bool = False, timeout: float = 120.0,
           jobs: int = 1, shard_lines: int | None = None, void: bool = False, quiet: bool = True,
           incremental: bool = True, log: Callable[[str], None] | None = None) -> BuildReport:
     """Build the knowledge graph of the records in ``sources``.
@@ -330,14 +335,16 @@ def build(sources: Iterable[str | Path], output: str | Path | None = None, *, fo
     Writes ``output`` (a file; ``-`` for standard output; with ``shard_lines`` a folder of
     gzipped shards) in ``format`` (turtle, nt, nq, jsonld; by default what the output's
     extension says, else Turtle) and/or builds straight into the Oxigraph ``store`` folder
-    (``incremental``: unchanged records are skipped).  ``rejects`` receives one JSON line per
+    (``incremental``: unchanged records are skipped) and/or sends it to the Graph Store
+    ``endpoint`` once every record is mapped (into ``graph``; ``replace``: replacing what it
+    held; ``timeout``: per request, see :func:`kg.remote.push`).  ``rejects`` receives one JSON line per
     rejected record (``"level": "error"``) and per row-level warning (``"level": "warning"``:
     a table row or value left out, the figure still converted); ``log`` each as text.  Raises FileNotFoundError for a missing
     source, :class:`~kg.errors.KgError` for a source with no records or an output kg must
     not write, and ValueError for bad options.
     """
-    if output is None and store is None:
-        raise ValueError("give an output file, a store, or both")
+    if output is None and store is None and endpoint is None:
+        raise ValueError("give an output file, a store, an endpoint, or several")
     if void and (output is None or is_stdout(output)):
         raise ValueError("--void describes an output file: give -o FILE too")
     fmt = output_format(output, format, shard_lines)
@@ -352,7 +359,7 @@ def build(sources: Iterable[str | Path], output: str | Path | None = None, *, fo
             and os.path.realpath(output) == os.path.realpath(rejects):
         raise OutputError(f"-o and --rejects name the same file: {output}")
     report = BuildReport(records_read=len(found), output=str(output) if output else None,
-                         store=str(store) if store else None)
+                         store=str(store) if store else None, endpoint=endpoint)
     progress = Progress(len(found), quiet)
 
     def on_reject(error: RecordError) -> None:
@@ -380,11 +387,15 @@ def build(sources: Iterable[str | Path], output: str | Path | None = None, *, fo
             from .sinks.store import StoreSink
 
             sinks.append(StoreSink(store, incremental=incremental))
+        holder = sinks[-1] if store is not None else None
+        if endpoint is not None:
+            from .sinks.remote import RemoteSink
+
+            sinks.append(RemoteSink(endpoint, graph=graph, replace=replace, timeout=timeout))
     except BaseException:
         for sink in sinks:
             sink.abort()
         raise
-    holder = sinks[-1] if store is not None else None
     try:
         skip = holder.skip if holder is not None and len(sinks) == 1 else None
         unskip = holder.unskip if skip is not None else None  # type: ignore[union-attr]
@@ -396,7 +407,10 @@ def build(sources: Iterable[str | Path], output: str | Path | None = None, *, fo
     if output is not None:
         report.triples = stats[0].statements
     if holder is not None:
-        report.quads, report.figures_unchanged = stats[-1].statements, stats[-1].unchanged
+        held = stats[sinks.index(holder)]
+        report.quads, report.figures_unchanged = held.statements, held.unchanged
+    if endpoint is not None:
+        report.pushed = stats[-1].statements
     report.converted += report.figures_unchanged
     report.seconds = time.perf_counter() - started
     if rejects is not None:

@@ -76,9 +76,7 @@ def push(source: str | Path, endpoint: str, *, graph: str | None = None, update_
     """
     if chunk_triples < 1:
         raise ValueError("chunk size must be at least one triple")
-    for url in (endpoint, update_endpoint, query_endpoint):
-        if url is not None and not re.match(r"https?://", url):
-            raise RemoteError(f"not an http(s) endpoint URL: {url}")
+    check_urls(endpoint, update_endpoint, query_endpoint)
     started = time.perf_counter()
     query_url = query_endpoint or derive_query_endpoint(update_endpoint or endpoint) or endpoint
     report = PushReport(source=str(source), endpoint=update_endpoint or endpoint, graph=graph)
@@ -106,6 +104,13 @@ def push(source: str | Path, endpoint: str, *, graph: str | None = None, update_
     report.seconds = time.perf_counter() - started
     _check(report)
     return report
+
+
+def check_urls(*urls: str | None) -> None:
+    """:class:`RemoteError` for a URL that is not http(s)."""
+    for url in urls:
+        if url is not None and not re.match(r"https?://", url):
+            raise RemoteError(f"not an http(s) endpoint URL: {url}")
 
 
 def _check(report: PushReport) -> None:

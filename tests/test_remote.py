@@ -292,3 +292,38 @@ def test_timeout_bounds_data_requests_and_is_not_retried(drip, server, sample_tt
     assert time.monotonic() - started < 30
     assert len(drip.requests) == 1 and drip.requests[0].startswith(b"POST /store?default")
     assert count(server) == 0
+
+
+# --------------------------------------------------------------------------- kg build --endpoint
+
+
+def test_build_to_endpoint_sends_what_a_file_build_writes(server, sample_dir, sample_ttl, dump_triples, tmp_path):
+    """`kg build SRC --endpoint URL`: the remote sink sends the graph `kg build -o` writes,
+    with a store built in the same run; --replace replaces the target graph."""
+    from kg.pipeline import build
+
+    report = build([sample_dir], store=tmp_path / "store", endpoint=server.store_endpoint, graph=GRAPH)
+    assert report.pushed == dump_triples == graph_count(server, GRAPH)
+    assert f"{dump_triples} triples sent to {server.store_endpoint}" in str(report)
+    url = server.query_endpoint + "?" + urllib.parse.urlencode({"query": f"CONSTRUCT {{ ?s ?p ?o }} {{ GRAPH <{GRAPH}> {{ ?s ?p ?o }} }}"})
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "application/n-triples"}), timeout=30) as r:
+        sent = {q.triple for q in ox.parse(r.read(), format=ox.RdfFormat.N_TRIPLES)}
+    assert sent == {q.triple for q in ox.parse(path=str(sample_ttl))}
+    assert main(["build", str(sample_dir), "--endpoint", server.store_endpoint, "--graph", GRAPH, "--replace",
+                 "-q"]) == 0
+    assert graph_count(server, GRAPH) == dump_triples
+    assert not list(tmp_path.glob("kg-push-*"))
+
+
+def test_build_to_unreachable_endpoint_is_one_line_and_leaves_no_scratch(sample_dir, tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert main(["build", str(sample_dir), "--endpoint", f"http://127.0.0.1:{closed_port()}/store", "--timeout", "2",
+                 "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot reach" in err[0] and "127.0.0.1" in err[0]  # before mapping a record
+    assert not list(tmp_path.iterdir())
+    assert main(["build", str(sample_dir), "--store", str(tmp_path / "s"), "--graph", GRAPH]) == 2
+    assert "--graph goes with --endpoint" in capsys.readouterr().err
+    assert main(["build", str(sample_dir), "--endpoint", "ftp://x/store"]) == 2

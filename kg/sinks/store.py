@@ -126,9 +126,11 @@ class Digests:
                 if listed is None:
                     return None
                 fig = os.path.splitext(os.path.basename(source.path))[0]
-                for name in [f"{fig}-{kind}.tsv" for kind in TABLE_KINDS] + [WPID_MAP]:
-                    entry = listed.get(name)
+                for kind in TABLE_KINDS:
+                    entry = listed.get(f"{fig}-{kind}.tsv")
                     stats.append(entry.stat() if entry is not None else None)
+                entry = listed.get(WPID_MAP)  # one file per site: DirEntry.stat() asks once
+                stats.append(entry.stat() if entry is not None else None)
         except OSError:
             return None
         text = []
