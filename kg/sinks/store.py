@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .. import statistics
+from .. import records, statistics
 from ..ledger import hashes, line_hash, pack, scope, unhash, unpack, warnings_from, warnings_json
 from ..mapping import FigureGraph
 from ..records import TABLE_KINDS, WPID_MAP, RecordSource, content_digest, quick_digest
@@ -133,7 +133,7 @@ class Digests:
                 stats.append(entry.stat() if entry is not None else None)
         except OSError:
             return None
-        text = []
+        text = [str(records.MAPPING_VERSION)]  # a new mapping: every digest changes
         for st in stats:
             if st is None:
                 text.append("-")
