@@ -60,6 +60,7 @@ class LocalSparql:
         if isinstance(answer, ox.QueryBoolean):
             return [{"boolean": {"type": "literal", "value": "true" if bool(answer) else "false"}}]
         if isinstance(answer, ox.QueryTriples):
+            del answer  # pyoxigraph results must be dropped in the thread that made them
             raise QueryError("select() got a CONSTRUCT/DESCRIBE query: use graph()")
         return json.loads(answer.serialize(format=ox.QueryResultsFormat.JSON))["results"]["bindings"]
 
@@ -68,6 +69,7 @@ class LocalSparql:
             raise KgError(f"not an RDF media type kg writes: {media_type}")
         answer = self._run(query)
         if not isinstance(answer, ox.QueryTriples):
+            del answer  # pyoxigraph results must be dropped in the thread that made them
             raise QueryError("graph() needs a CONSTRUCT or DESCRIBE query")
         return serialize_triples(list(answer), media_type)
 

@@ -174,7 +174,8 @@ def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 def problem(request: Request, status: int, title: str, message: str) -> Response:
     """An error page (HTML for browsers, one line of text for the others)."""
-    if negotiate(request.headers.get("accept")) == "text/html" and request.query_params.get("format") in (None, "html"):
+    asked = FORMATS.get((request.query_params.get("format") or "html").lower(), "text/html")
+    if negotiate(request.headers.get("accept")) == "text/html" and asked == "text/html":
         return render("error.html", status, title=title, message=message)
     return PlainTextResponse(message + "\n", status_code=status, headers={"Vary": "Accept"})
 
