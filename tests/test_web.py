@@ -13,7 +13,7 @@ import shutil
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import anyio.to_thread
 import pyoxigraph as ox
@@ -51,7 +51,7 @@ async def sparql_endpoint(request: Request) -> Response:
     """A bare SPARQL endpoint for the tests' app (the real one is kg.server's): the query
     page's YASGUI talks to it in the browser tests."""
     if request.method == "POST":
-        text = (await request.form()).get("query")
+        text = parse_qs((await request.body()).decode("utf-8")).get("query", [None])[0]
     else:
         text = request.query_params.get("query")
     if not text:
@@ -147,7 +147,7 @@ def assert_loads_nothing_external(markup: str) -> None:
 
 def resource_links(markup: str) -> set[str]:
     """The IRIs of the ``resource?iri=`` links of a page."""
-    from urllib.parse import parse_qs, urlsplit
+    from urllib.parse import urlsplit
 
     return {parse_qs(urlsplit(value).query)["iri"][0] for tag, name, value in links(markup)
             if tag == "a" and value.startswith("resource?")}
