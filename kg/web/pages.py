@@ -390,15 +390,19 @@ async def _figures(request: Request, pattern: str, page: int) -> dict[str, Any]:
     count = await select(request, pre + f"SELECT (COUNT(DISTINCT ?fig) AS ?n) WHERE {{ {pattern} }}")
     total = int(count[0]["n"].value) if count and count[0].get("n") else 0
     offset = (page - 1) * PAGE_SIZE
+    # order the figures by their paper's year (and figid) first, then read the page's rows only
     rows = await select(request, pre + f"""
-SELECT ?fig (SAMPLE(?i) AS ?figid) (SAMPLE(?t) AS ?title) (SAMPLE(?y) AS ?year) (SAMPLE(?pt) AS ?paperTitle)
-       (SAMPLE(?paper) AS ?paperIri) WHERE {{
-  {{ SELECT DISTINCT ?fig WHERE {{ {pattern} }} }}
-  OPTIONAL {{ ?fig dcterms:identifier ?i }}
-  OPTIONAL {{ ?fig dcterms:title ?t }}
-  OPTIONAL {{ ?fig dcterms:isPartOf ?paper OPTIONAL {{ ?paper fabio:hasPublicationYear ?y }}
-             OPTIONAL {{ ?paper dcterms:title ?pt }} }}
-}} GROUP BY ?fig ORDER BY DESC(STR(?year)) DESC(?figid) LIMIT {PAGE_SIZE} OFFSET {offset}""")
+SELECT ?fig ?figid ?year ?title ?paperIri ?paperTitle WHERE {{
+  {{ SELECT ?fig (SAMPLE(?i) AS ?figid) (SAMPLE(?y) AS ?year) WHERE {{
+      {{ SELECT DISTINCT ?fig WHERE {{ {pattern} }} }}
+      OPTIONAL {{ ?fig dcterms:identifier ?i }}
+      OPTIONAL {{ ?fig dcterms:isPartOf ?p . ?p fabio:hasPublicationYear ?y }}
+  }} GROUP BY ?fig ORDER BY DESC(STR(?year)) DESC(?figid) LIMIT {PAGE_SIZE} OFFSET {offset} }}
+  OPTIONAL {{ ?fig dcterms:title ?title }}
+  OPTIONAL {{ ?fig dcterms:isPartOf ?paperIri OPTIONAL {{ ?paperIri dcterms:title ?paperTitle }} }}
+}} ORDER BY DESC(STR(?year)) DESC(?figid)""")
+    seen: set[str] = set()
+    rows = [row for row in rows if not (row["fig"].value in seen or seen.add(row["fig"].value))]
     pages = max(1, -(-total // PAGE_SIZE))
     return {"figures": rows, "total": total, "pages": pages, "first": offset + 1, "last": offset + len(rows)}
 
