@@ -393,14 +393,14 @@ async def _figures(request: Request, pattern: str, page: int) -> dict[str, Any]:
     # order the figures by their paper's year (and figid) first, then read the page's rows only
     rows = await select(request, pre + f"""
 SELECT ?fig ?figid ?year ?title ?paperIri ?paperTitle WHERE {{
-  {{ SELECT ?fig (SAMPLE(?i) AS ?figid) (SAMPLE(?y) AS ?year) WHERE {{
+  {{ SELECT ?fig ?year WHERE {{
       {{ SELECT DISTINCT ?fig WHERE {{ {pattern} }} }}
-      OPTIONAL {{ ?fig dcterms:identifier ?i }}
-      OPTIONAL {{ ?fig dcterms:isPartOf ?p . ?p fabio:hasPublicationYear ?y }}
-  }} GROUP BY ?fig ORDER BY DESC(STR(?year)) DESC(?figid) LIMIT {PAGE_SIZE} OFFSET {offset} }}
+      OPTIONAL {{ ?fig dcterms:isPartOf ?p . ?p fabio:hasPublicationYear ?year }}
+  }} ORDER BY DESC(?year) DESC(?fig) LIMIT {PAGE_SIZE} OFFSET {offset} }}
+  OPTIONAL {{ ?fig dcterms:identifier ?figid }}
   OPTIONAL {{ ?fig dcterms:title ?title }}
   OPTIONAL {{ ?fig dcterms:isPartOf ?paperIri OPTIONAL {{ ?paperIri dcterms:title ?paperTitle }} }}
-}} ORDER BY DESC(STR(?year)) DESC(?figid)""")
+}} ORDER BY DESC(?year) DESC(?fig)""")
     seen: set[str] = set()
     rows = [row for row in rows if not (row["fig"].value in seen or seen.add(row["fig"].value))]
     pages = max(1, -(-total // PAGE_SIZE))
