@@ -115,8 +115,11 @@ def assert_all_local(urls: list[str], base: str) -> None:
 
 
 def full_page_screenshot(driver, path: Path, width: int = 1400, max_height: int = 2400) -> None:
+    """The page at ``width``, as tall as its content (at most ``max_height``): the window
+    is resized so that the viewport, what Chromium captures, holds the whole page."""
     height = driver.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
-    driver.set_window_size(width, min(max(height + 40, 900), max_height))
+    chrome = driver.execute_script("return window.outerHeight - window.innerHeight")
+    driver.set_window_size(width, min(max(height, 900), max_height) + chrome)
     time.sleep(0.3)
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))
@@ -147,7 +150,7 @@ def test_query_page_runs_a_library_query(browser, server, sample_store):
     assert len(rows) == len(expected.rows)
     links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, ".yasr .dataTable a.iri")]
     assert links and all(link.startswith(server + "/resource?iri=") for link in links), links[:3]
-    full_page_screenshot(browser, SCREENSHOTS / "query-page.png", max_height=1300)
+    full_page_screenshot(browser, SCREENSHOTS / "query-page.png", max_height=1000)
     assert_all_local(requested_urls(browser), server)
 
     # a figure IRI in the results opens the figure's page on this server
