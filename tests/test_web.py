@@ -475,7 +475,7 @@ def test_html_in_a_record_shows_as_text(tmp_path):
     first_caption_line = "caption: 'An overview of the energetic metabolism of osteoblasts. Schematic description"
     assert first_caption_line in record
     record = record.replace(first_caption_line, "caption: '" + evil_caption.replace("'", "''") + " Schematic description", 1)
-    record = record.replace(f"figtitle: 'Metabolic Features", f"figtitle: '{evil_title} Metabolic Features", 1)
+    record = record.replace("figtitle: 'Metabolic Features", f"figtitle: '{evil_title} Metabolic Features", 1)
     (source / "_figures" / f"{FIGID}.md").write_text(record, "utf-8")
     store = tmp_path / "store"
     assert main(["build", str(source), "--store", str(store)]) == 0

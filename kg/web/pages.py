@@ -8,7 +8,8 @@ behind any host, port or path prefix, and a page loads nothing from outside the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
@@ -183,6 +184,7 @@ def problem(request: Request, status: int, title: str, message: str) -> Response
 # --------------------------------------------------------------------------- the query page
 
 
+@lru_cache(maxsize=1)
 def _examples() -> list[dict[str, Any]]:
     examples = []
     for query in list_queries():
