@@ -56,7 +56,7 @@ class StoreFigure:
     entities: list[str] = field(default_factory=list)
     other: list[str] = field(default_factory=list)
     warnings: list = field(default_factory=list)
-    facts: set = field(default_factory=set)
+    facts: dict = field(default_factory=dict)
 
 
 class StorePrepare:
@@ -154,7 +154,21 @@ class StoreSink(Sink):
             self._seen: set[str] = set()
             self._batch: list[StoreFigure] = []
             self._keeper = Keeper(self.writer.store, self._ledger)
+            if self._ledger.get_meta("statistics") != statistics.VERSION:
+                self._recount()
         self._ledger.set_meta("kg", __import__("kg").__version__)
+        self._ledger.set_meta("statistics", statistics.VERSION)
+
+    def _recount(self) -> None:
+        """Statistics of another version (an older kg wrote the store): count them again
+        from every figure's lines (once)."""
+        counts: Counter[tuple[str, str]] = Counter()
+        for iri, lines in self._ledger.each_figure():
+            counts.update(statistics.facts(iri, lines))
+        rows = sorted((kind, key, n) for (kind, key), n in counts.items() if n > 0)
+        self._ledger.replace_stats(rows)
+        self.writer.store.clear_graph(ox.NamedNode(statistics.GRAPH))
+        statistics.write(self.writer.store, rows)
 
     @property
     def prepare(self) -> StorePrepare:
@@ -260,11 +274,9 @@ class StoreSink(Sink):
                 deltas[line_hash(line)] -= 1
             added.extend(new_set - before_set)
             gone.extend(before_set - new_set)
-            was = statistics.facts(before_iri, before) if before_iri else set()
-            for fact in figure.facts - was:
-                self._facts[fact] += 1
-            for fact in was - figure.facts:
-                self._facts[fact] -= 1
+            self._facts.update(figure.facts)
+            if before_iri:
+                self._facts.subtract(statistics.facts(before_iri, before))
             pending[figure.figure] = new_set
             rows.append((figure.figid, figure.figure, figure.source, figure.digest, figure.blob,
                          warnings_json(figure.warnings)))
@@ -276,8 +288,8 @@ class StoreSink(Sink):
                 if not line.startswith(was_own):
                     deltas[line_hash(line)] -= 1
             gone.extend(before)
-            for fact in statistics.facts(before_iri, before) if before_iri else ():
-                self._facts[fact] -= 1
+            if before_iri:
+                self._facts.subtract(statistics.facts(before_iri, before))
         self._ledger.drop_figures(removed)
         self._ledger.put_figures(rows)
         self._ledger.change_refs(deltas)
@@ -297,7 +309,7 @@ class StoreSink(Sink):
                 counts = sorted((kind, key, n) for (kind, key), n in self._facts.items())
                 self._ledger.add_stats(counts)
                 statistics.write(self.writer.store, counts)
-                statistics.refresh_values(self.writer.store)
+                statistics.refresh(self.writer.store, self._ledger)
                 self.stats.statements = len(self.writer.store)
             else:
                 if self._batch:
@@ -308,7 +320,7 @@ class StoreSink(Sink):
                     self._apply([], stale[i:i + UPDATE_BATCH])
                 self.stats.removed = len(stale)
                 statistics.change(self.writer.store, self._ledger.change_stats(self._facts))
-                statistics.refresh_values(self.writer.store)
+                statistics.refresh(self.writer.store, self._ledger)
                 self._keeper = None  # type: ignore[assignment]  # the store must be closed to commit
             self.writer.commit()
         except BaseException:
