@@ -24,17 +24,11 @@ Queries see the union of the store's graphs as their default graph.
 
 from __future__ import annotations
 
-import csv
-import difflib
-import http.client
 import io
 import itertools
 import json
 import re
-import urllib.error
-import urllib.parse
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from importlib import resources
 from pathlib import Path
 from typing import Mapping, Sequence, Union
@@ -295,6 +289,8 @@ def resolve_library(spec: str) -> tuple[str, LibraryQuery | None]:
         return spec, None
     if "/" in spec or "\\" in spec:
         raise QueryError(f"no such query file: {spec}")
+    import difflib
+
     close = difflib.get_close_matches(name, list(library), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise QueryError(f"unknown query {spec!r}{hint} (kg query --list shows the library)")
@@ -609,6 +605,9 @@ def _run_remote(query: str, endpoint: str, timeout: float, shift: int = 0) -> Qu
     """The query over the SPARQL 1.1 Protocol: SPARQLWrapper prepares the request (GET, or
     POST for long queries; content negotiation), :func:`kg.http.send` sends it so that the
     whole request (connect, send, answer) ends within ``timeout`` seconds."""
+    import http.client
+    import urllib.error
+
     from SPARQLWrapper import GET, JSON, POST, TURTLE, SPARQLWrapper
 
     from .http import RequestTimeout, send
@@ -640,6 +639,8 @@ def _run_remote(query: str, endpoint: str, timeout: float, shift: int = 0) -> Qu
 
 
 def _reason_phrase(status: int) -> str:
+    from http import HTTPStatus
+
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -740,6 +741,8 @@ def _cell(term: Term | None) -> str:
 
 
 def _csv(result: QueryResult) -> str:
+    import csv
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if result.boolean is not None:
