@@ -2,6 +2,11 @@
 
 ``python benchmarks/run.py --sizes 1000 10000 [--jobs 2] [--naive-cap 10000] [--json FILE]``
 
+``python benchmarks/run.py --query-store 100000=STORE ...``: only the query library, on stores
+built before (``kg build benchmarks/corpus/N --store STORE``).  Either way the run ends with the
+per-query table: wall time of each library query's process (start, store opened, query,
+output) and, in parentheses, the query's own seconds, for each size.
+
 For each size N the synthetic corpus is generated once into ``benchmarks/corpus/N`` (reused
 afterwards).  Every measurement runs in a fresh child process; its wall time, CPU time
 (user + sys, children included) and peak RSS come from ``os.wait4`` on that child.  Peak RSS
@@ -236,6 +241,27 @@ def query_pass(store: Path, src: Path, timeout: float) -> Measure:
                    tree_cpu=round(sum(m.tree_cpu or 0 for m in done), 2), note=note, extra={"queries": per})
 
 
+def query_table(runs: dict[int, list[Measure]]) -> str:
+    """One row per library query, a column per size: ``wall s (query s)``."""
+    per = {n: next((m.extra.get("queries", {}) for m in ms if m.name == "query library on store"), {})
+           for n, ms in runs.items()}
+    names = sorted({q for found in per.values() for q in found})
+    if not names:
+        return ""
+    head = f"{'library query':<26}" + "".join(f"{f'N={n}':>20}" for n in per)
+    lines = [head, "-" * len(head)]
+    for name in names:
+        cells = []
+        for n in per:
+            got = per[n].get(name, {})
+            if got.get("seconds") is None or not isinstance(got.get("rows"), int):
+                cells.append(f"{str(got.get('rows', ''))[:18]:>20}")
+            else:
+                cells.append(f"{got['wall']:>10.2f} ({got['seconds']:.2f})".rjust(20))
+        lines.append(f"{name:<26}" + "".join(cells))
+    return "\n".join(lines)
+
+
 def machine() -> dict[str, Any]:
     import yaml
 
@@ -318,16 +344,25 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--query-timeout", type=float, default=300.0, help="seconds per library query")
     parser.add_argument("--json", type=Path, default=HERE / "results.json")
+    parser.add_argument("--query-store", metavar="N=STORE", nargs="+", default=[],
+                        help="only time the query library on these stores (built from benchmarks/corpus/N)")
     parser.add_argument("--store-only", action="store_true",
                         help="only what the store's ratios need: build nt, build --store, bulk_load, kg load, "
                              "updates, queries")
     args = parser.parse_args()
     info = machine()
-    runs = {n: bench_size(n, args.jobs, args.naive_cap, args.seed, args.query_timeout, args.store_only)
-            for n in args.sizes}
+    if args.query_store:
+        runs = {}
+        for spec in args.query_store:
+            n, _, store = spec.partition("=")
+            runs[int(n)] = [query_pass(Path(store), corpus(int(n), args.seed), args.query_timeout)]
+    else:
+        runs = {n: bench_size(n, args.jobs, args.naive_cap, args.seed, args.query_timeout, args.store_only)
+                for n in args.sizes}
     info["loadavg_at_end"] = os.getloadavg()
     print(table(runs))
-    rat = ratios(runs)
+    print(query_table(runs))
+    rat = ratios(runs) if not args.query_store else {}
     for key, value in rat.items():
         print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in value.items()))
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))

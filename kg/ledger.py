@@ -203,6 +203,25 @@ class Ledger:
     def add_stats(self, counts: Iterable[tuple[str, str, int]]) -> None:
         self.db.executemany("INSERT INTO stats VALUES (?, ?, ?)", counts)
 
+    def stat_totals(self) -> dict[tuple[str, str | None], int]:
+        """The number of keys of each kind, ``(kind, None) -> n``, and the sums of kind
+        ``total``, ``("total", key) -> n``."""
+        out: dict[tuple[str, str | None], int] = {
+            (kind, None): n for kind, n in self.db.execute("SELECT kind, COUNT(*) FROM stats WHERE kind != 'total' "
+                                                            "GROUP BY kind")}
+        out.update({("total", key): n for key, n in self.db.execute("SELECT key, n FROM stats WHERE kind = 'total'")})
+        return out
+
+    def replace_stats(self, counts: Iterable[tuple[str, str, int]]) -> None:
+        """Make the statistics exactly ``counts``."""
+        self.db.execute("DELETE FROM stats")
+        self.add_stats(counts)
+
+    def each_figure(self) -> Iterator[tuple[str, list[str]]]:
+        """``(IRI, lines)`` of every figure."""
+        for iri, blob in self.db.execute("SELECT iri, triples FROM figures"):
+            yield iri, unpack(blob)
+
     def change_stats(self, deltas: dict[tuple[str, str], int]) -> list[tuple[str, str, int, int]]:
         """Apply ``(kind, key) -> delta``; returns ``(kind, key, old, new)`` of the keys changed."""
         out = []

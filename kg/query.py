@@ -24,17 +24,11 @@ Queries see the union of the store's graphs as their default graph.
 
 from __future__ import annotations
 
-import csv
-import difflib
-import http.client
 import io
 import itertools
 import json
 import re
-import urllib.error
-import urllib.parse
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from importlib import resources
 from pathlib import Path
 from typing import Mapping, Sequence, Union
@@ -66,6 +60,12 @@ class LibraryQuery:
     text: str
     keywords: list[str] = field(default_factory=list)
     param_help: dict[str, str] = field(default_factory=dict)
+    #: Its statistics variant (``queries/statistics/NAME.rq``): the same rows, read from a
+    #: store's statistics graph (:mod:`kg.statistics`); None if it has none.
+    statistics: str | None = None
+    #: ``(predicate, object or None)`` patterns of the triples those statistics count: a
+    #: loaded graph holding such triples makes kg run the plain query (``# counts:`` line).
+    counts: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass
@@ -81,6 +81,7 @@ class QueryResult:
 
 # --------------------------------------------------------------------------- library
 
+_COUNTS_LINE = re.compile(r"#\s*counts:\s*(.*)")
 _PARAM_LINE = re.compile(r"#\s*param:\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:[—–:-]+\s*)?(.*)")
 _KEYWORDS_LINE = re.compile(r"#\s*keywords:\s*(.*)")
 
@@ -92,7 +93,7 @@ def _header(text: str) -> tuple[str, list[tuple[str, str]]]:
         match = _PARAM_LINE.match(line)
         if match:
             params.append((match.group(1), match.group(2).strip()))
-        elif not description and not _KEYWORDS_LINE.match(line):
+        elif not description and not _KEYWORDS_LINE.match(line) and not _COUNTS_LINE.match(line):
             description = line.lstrip("#").strip()
     return description, params
 
@@ -120,15 +121,46 @@ def _keywords(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _counts(text: str) -> tuple[tuple[str, str | None], ...]:
+    """The ``# counts: kg:mentionsGene, a kg:PathwayFigure`` patterns of a statistics
+    variant, as ``(predicate IRI, object IRI or None)``."""
+    found: list[tuple[str, str | None]] = []
+    for line in _header_lines(text):
+        match = _COUNTS_LINE.match(line)
+        for item in match.group(1).split(",") if match else ():
+            words = item.split()
+            if len(words) == 2 and words[0] == "a":
+                found.append((_RDF_TYPE, _expand(words[1])))
+            elif len(words) == 1:
+                found.append((_expand(words[0]), None))
+            elif words:
+                raise QueryError(f"bad '# counts:' item {item.strip()!r} (give prefix:name or 'a prefix:name')")
+    return tuple(found)
+
+
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+def _expand(name: str) -> str:
+    prefix, _, local = name.partition(":")
+    if prefix not in PREFIXES:
+        raise QueryError(f"unknown prefix in '# counts:' item {name!r}")
+    return PREFIXES[prefix] + local
+
+
 def list_queries() -> list[LibraryQuery]:
-    """The library queries, sorted by name."""
+    """The library queries, sorted by name, each with its statistics variant if it has one."""
     found = []
-    for entry in resources.files("kg.queries").iterdir():
+    folder = resources.files("kg.queries")
+    variants = folder.joinpath("statistics")
+    for entry in folder.iterdir():
         if entry.name.endswith(".rq") and entry.is_file():
             text = entry.read_text("utf-8")
             description, params = _header(text)
+            variant = variants.joinpath(entry.name)
+            stats = variant.read_text("utf-8") if variant.is_file() else None
             found.append(LibraryQuery(entry.name[:-3], str(entry), description, [p for p, _ in params], text,
-                                      _keywords(text), dict(params)))
+                                      _keywords(text), dict(params), stats, _counts(stats) if stats else ()))
     return sorted(found, key=lambda q: q.name)
 
 
@@ -238,19 +270,27 @@ _SPARQL_START = re.compile(r"^\s*(?:#[^\n]*\n\s*)*(PREFIX|BASE|SELECT|ASK|CONSTR
 def resolve_query(spec: str) -> str:
     """Query text for ``spec``: a path to a ``.rq`` file, a library name (``.rq`` optional),
     or inline SPARQL; :class:`QueryError` for anything else, naming close library matches."""
+    return resolve_library(spec)[0]
+
+
+def resolve_library(spec: str) -> tuple[str, LibraryQuery | None]:
+    """:func:`resolve_query`'s text, and the library query ``spec`` names (None for a file
+    or inline SPARQL)."""
     if "\n" not in spec and "{" not in spec and _is_file(spec):
         try:
-            return Path(spec).read_text("utf-8")
+            return Path(spec).read_text("utf-8"), None
         except (OSError, UnicodeDecodeError) as exc:
             raise QueryError(f"cannot read query file {spec}: {exc}") from None
     library = {q.name: q for q in list_queries()}
     name = spec[:-3] if spec.endswith(".rq") else spec
     if name in library:
-        return library[name].text
+        return library[name].text, library[name]
     if _SPARQL_START.match(spec) or "{" in spec:
-        return spec
+        return spec, None
     if "/" in spec or "\\" in spec:
         raise QueryError(f"no such query file: {spec}")
+    import difflib
+
     close = difflib.get_close_matches(name, list(library), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise QueryError(f"unknown query {spec!r}{hint} (kg query --list shows the library)")
@@ -490,32 +530,57 @@ def bind_params(text: str, params: Mapping[str, ParamValues] | None) -> str:
 
 
 def run_query(text: str, *, store: str | Path | None = None, endpoint: str | None = None,
-              params: Mapping[str, ParamValues] | None = None, timeout: float = 60.0) -> QueryResult:
+              params: Mapping[str, ParamValues] | None = None, timeout: float = 60.0,
+              statistics: bool = True) -> QueryResult:
     """Run a query (a library name, a ``.rq`` path or SPARQL text, see :func:`resolve_query`)
     with ``params`` bound (:func:`bind_params`; a list binds several values), on the store
     at ``store`` or on ``endpoint``.
 
     kg's prefixes (``kg:``, ``ncbigene:`` ... see :func:`declare_prefixes`) need no
     declaration.  The store is opened read-only and queried over its merged graph
-    (:func:`kg.store.query`); ``timeout`` (seconds) bounds each whole ``endpoint`` request."""
+    (:func:`kg.store.query`); ``timeout`` (seconds) bounds each whole ``endpoint`` request.
+    A library query named by ``text`` runs as its statistics variant on a store that can
+    answer it so (:func:`choose_text`; the same rows, faster), unless ``statistics`` is False."""
     if (store is None) == (endpoint is None):
         raise QueryError("run a query on a store or on an endpoint (exactly one)")
-    query, shift = declare_prefixes(bind_params(resolve_query(text), params))
+    resolved, library = resolve_library(text)
+    query, shift = declare_prefixes(bind_params(resolved, params))
     if endpoint is not None:
         return _run_remote(query, endpoint, timeout, shift)
-    return _run_local(query, store, shift)  # type: ignore[arg-type]
+    variant = None
+    if statistics and library is not None and library.statistics is not None:
+        variant = (*declare_prefixes(bind_params(library.statistics, params)), library.counts)
+    return _run_local(query, store, shift, variant)  # type: ignore[arg-type]
+
+
+def choose_text(query: LibraryQuery, store) -> str:
+    """The text to run ``query`` with on the open ``store``: its statistics variant when the
+    store keeps statistics (:func:`kg.statistics.present`) that the triples of its loaded
+    graphs cannot make wrong (:func:`kg.statistics.usable`), else the plain text (which also
+    runs on dumps and endpoints)."""
+    from .statistics import usable
+
+    if query.statistics is not None and usable(store, query.counts):
+        return query.statistics
+    return query.text
 
 
 def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")[:300]
 
 
-def _run_local(query: str, path: str | Path, shift: int = 0) -> QueryResult:
+def _run_local(query: str, path: str | Path, shift: int = 0,
+               variant: tuple[str, int, tuple[tuple[str, str | None], ...]] | None = None) -> QueryResult:
     from .store import open_store
     from .store import query as store_query
 
     store = open_store(path, read_only=True)
     try:
+        if variant is not None:
+            from .statistics import usable
+
+            if usable(store, variant[2]):
+                query, shift = variant[0], variant[1]
         answer = store_query(store, query)
         if isinstance(answer, ox.QueryBoolean):
             return QueryResult(boolean=bool(answer))
@@ -540,6 +605,9 @@ def _run_remote(query: str, endpoint: str, timeout: float, shift: int = 0) -> Qu
     """The query over the SPARQL 1.1 Protocol: SPARQLWrapper prepares the request (GET, or
     POST for long queries; content negotiation), :func:`kg.http.send` sends it so that the
     whole request (connect, send, answer) ends within ``timeout`` seconds."""
+    import http.client
+    import urllib.error
+
     from SPARQLWrapper import GET, JSON, POST, TURTLE, SPARQLWrapper
 
     from .http import RequestTimeout, send
@@ -571,6 +639,8 @@ def _run_remote(query: str, endpoint: str, timeout: float, shift: int = 0) -> Qu
 
 
 def _reason_phrase(status: int) -> str:
+    from http import HTTPStatus
+
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -671,6 +741,8 @@ def _cell(term: Term | None) -> str:
 
 
 def _csv(result: QueryResult) -> str:
+    import csv
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if result.boolean is not None:

@@ -78,3 +78,17 @@ def test_jobs_1_and_2_outputs_are_byte_identical(corpora, fmt, tmp_path):
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
     assert len(outputs[0]) > 10_000
+
+
+def test_query_table_has_a_row_per_library_query_and_a_column_per_size():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
+    run = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = run  # dataclasses look their module up
+    spec.loader.exec_module(run)
+    per = {"top-genes": {"wall": 0.23, "seconds": 0.08, "rows": 25},
+           "summary": {"seconds": None, "rows": "timeout > 300 s"}}
+    runs = {n: [run.Measure("query library on store", extra={"queries": per})] for n in (1000, 100_000)}
+    lines = run.query_table(runs).splitlines()
+    assert "N=1000" in lines[0] and "N=100000" in lines[0]
+    assert [line.split()[0] for line in lines[2:]] == ["summary", "top-genes"]
+    assert "0.23 (0.08)" in lines[3] and "timeout" in lines[2]

@@ -473,7 +473,7 @@ def test_file_stamps_spare_reading_unchanged_records_and_miss_no_change(tmp_path
 
 PREFIXES = ("PREFIX kg: <https://w3id.org/pfocr-kg/vocab#> PREFIX dcterms: <http://purl.org/dc/terms/> "
             "PREFIX wp: <http://vocabularies.wikipathways.org/wp#> PREFIX fabio: <http://purl.org/spar/fabio/> "
-            "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> ")
+            "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> PREFIX schema: <http://schema.org/> ")
 
 
 def _statistics_agree(store: Path) -> None:
@@ -483,7 +483,8 @@ def _statistics_agree(store: Path) -> None:
         expected = {}
         for kind, sparql in STATISTICS.items():
             expected[kind] = {r["k"]: int(r["n"].value) for r in st.query(PREFIXES + sparql)}
-        iris = f"SELECT ?k ?n {{ GRAPH <{STATS}> {{ ?k kg:figureCount ?n FILTER NOT EXISTS {{ ?k rdf:value ?v }} }} }}"
+        iris = (f"SELECT ?k ?n {{ GRAPH <{STATS}> {{ ?k kg:figureCount ?n FILTER NOT EXISTS {{ ?k rdf:value ?v }} "
+                f"FILTER(?k != <{STATS}#summary>) }} }}")
         found = {r["k"]: int(r["n"].value) for r in st.query(PREFIXES + iris)}
         assert found == {**expected["gene"], **expected["paper"], **expected["organism"]}
         for kind in ("year", "journal"):
@@ -491,6 +492,24 @@ def _statistics_agree(store: Path) -> None:
                       f"kg:figureCount ?n }} }}")
             assert {r["k"]: int(r["n"].value) for r in st.query(PREFIXES + values)} == expected[kind], kind
         assert expected["gene"] and expected["year"]
+        papers = ("SELECT ?k (COUNT(DISTINCT ?p) AS ?n) { ?f a kg:PathwayFigure ; dcterms:isPartOf ?p . "
+                  "?p kg:journalTitle ?k } GROUP BY ?k")
+        journals = f"SELECT ?k ?n {{ GRAPH <{STATS}> {{ ?s a kg:JournalStatistic ; rdf:value ?k ; kg:paperCount ?n }} }}"
+        assert ({r["k"]: int(r["n"].value) for r in st.query(PREFIXES + journals)}
+                == {r["k"]: int(r["n"].value) for r in st.query(PREFIXES + papers)})
+        totals = ("SELECT * { { SELECT (COUNT(DISTINCT ?f) AS ?figureCount) { ?f a kg:PathwayFigure } } "
+                  "{ SELECT (COUNT(DISTINCT ?p) AS ?paperCount) { ?p a schema:ScholarlyArticle } } "
+                  "{ SELECT (COUNT(DISTINCT ?g) AS ?geneCount) { ?f kg:mentionsGene ?g } } "
+                  "{ SELECT (COUNT(DISTINCT ?c) AS ?chemicalCount) { ?f kg:mentionsChemical ?c } } "
+                  "{ SELECT (COUNT(DISTINCT ?d) AS ?diseaseCount) { ?f kg:mentionsDisease ?d } } "
+                  "{ SELECT (COUNT(DISTINCT ?o) AS ?organismCount) { ?f a kg:PathwayFigure ; wp:organism ?o } } "
+                  "{ SELECT (COUNT(DISTINCT ?m) AS ?mentionCount) { ?f kg:hasMention ?m } } }")
+        row = next(iter(st.query(PREFIXES + totals)))
+        want = {k: int(row[k].value) for k in ("figureCount", "paperCount", "geneCount", "chemicalCount",
+                                               "diseaseCount", "organismCount", "mentionCount")}
+        summary = f"SELECT ?p ?n {{ GRAPH <{STATS}> {{ <{STATS}#summary> ?p ?n FILTER(isLiteral(?n)) }} }}"
+        found = {r["p"].value.rsplit("#", 1)[1]: int(r["n"].value) for r in st.query(PREFIXES + summary)}
+        assert found == want and want["mentionCount"] and want["chemicalCount"]
     finally:
         del st
 

@@ -58,7 +58,7 @@ class StoreFigure:
     entities: list[str] = field(default_factory=list)
     other: list[str] = field(default_factory=list)
     warnings: list = field(default_factory=list)
-    facts: set = field(default_factory=set)
+    facts: dict = field(default_factory=dict)
 
 
 class StorePrepare:
@@ -198,7 +198,7 @@ class StoreSink(Sink):
             self._by_digest = {} if remap else self._ledger.digests()
             self._digest_of = {row[0]: digest for digest, row in self._by_digest.items()}
             self._kept: set[str] = set()
-            self._values: dict[str, set[str]] = {}  # years and journals an update may change
+            self._values: dict[str, set[str]] | None = {}  # years and journals an update may change (None: all)
             if not remap:
                 self._known_stamps = self._ledger.stamps()
             self._ledger.clear_stamps()
@@ -206,7 +206,22 @@ class StoreSink(Sink):
             self._seen: set[str] = set()
             self._batch: list[StoreFigure] = []
             self._keeper = Keeper(self.writer.store, self._ledger)
+            if self._ledger.get_meta("statistics") != statistics.VERSION:
+                self._recount()
         self._ledger.set_meta("kg", __import__("kg").__version__)
+        self._ledger.set_meta("statistics", statistics.VERSION)
+
+    def _recount(self) -> None:
+        """Statistics of another version (an older kg wrote the store): count them again
+        from every figure's lines (once)."""
+        counts: Counter[tuple[str, str]] = Counter()
+        for iri, lines in self._ledger.each_figure():
+            counts.update(statistics.facts(iri, lines))
+        rows = sorted((kind, key, n) for (kind, key), n in counts.items() if n > 0)
+        self._ledger.replace_stats(rows)
+        self.writer.store.clear_graph(ox.NamedNode(statistics.GRAPH))
+        statistics.write(self.writer.store, rows)
+        self._values = None  # every year and journal counted again at the end
 
     @property
     def prepare(self) -> StorePrepare:
@@ -331,11 +346,9 @@ class StoreSink(Sink):
                 deltas[line_hash(line)] -= 1
             added.extend(new_set - before_set)
             gone.extend(before_set - new_set)
-            was = statistics.facts(before_iri, before) if before_iri else set()
-            for fact in figure.facts - was:
-                self._facts[fact] += 1
-            for fact in was - figure.facts:
-                self._facts[fact] -= 1
+            self._facts.update(figure.facts)
+            if before_iri:
+                self._facts.subtract(statistics.facts(before_iri, before))
             pending[figure.figure] = new_set
             rows.append((figure.figid, figure.figure, figure.source, figure.digest, figure.blob,
                          warnings_json(figure.warnings)))
@@ -347,10 +360,11 @@ class StoreSink(Sink):
                 if not line.startswith(was_own):
                     deltas[line_hash(line)] -= 1
             gone.extend(before)
-            for fact in statistics.facts(before_iri, before) if before_iri else ():
-                self._facts[fact] -= 1
-        statistics.paper_values(added, self._values)
-        statistics.paper_values(gone, self._values)
+            if before_iri:
+                self._facts.subtract(statistics.facts(before_iri, before))
+        if self._values is not None:
+            statistics.paper_values(added, self._values)
+            statistics.paper_values(gone, self._values)
         self._ledger.drop_figures(removed)
         self._ledger.put_figures(rows)
         self._ledger.change_refs(deltas)
@@ -371,7 +385,7 @@ class StoreSink(Sink):
                 counts = sorted((kind, key, n) for (kind, key), n in self._facts.items())
                 self._ledger.add_stats(counts)
                 statistics.write(self.writer.store, counts)
-                statistics.refresh_values(self.writer.store)
+                statistics.refresh(self.writer.store, self._ledger)
                 self.stats.statements = len(self.writer.store)
             else:
                 if self._batch:
@@ -382,9 +396,10 @@ class StoreSink(Sink):
                     self._apply([], stale[i:i + UPDATE_BATCH])
                 self.stats.removed = len(stale)
                 statistics.change(self.writer.store, self._ledger.change_stats(self._facts))
-                recounted = [key for (kind, key), delta in self._facts.items() if kind == "paper" and delta]
-                statistics.values_of(self.writer.store, recounted, self._values)
-                statistics.refresh_values(self.writer.store, self._values)
+                if self._values is not None:
+                    recounted = [key for (kind, key), delta in self._facts.items() if kind == "paper" and delta]
+                    statistics.values_of(self.writer.store, recounted, self._values)
+                statistics.refresh(self.writer.store, self._ledger, self._values)
                 self._keeper = None  # type: ignore[assignment]  # the store must be closed to commit
             self.writer.commit()
         except BaseException:
