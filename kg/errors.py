@@ -15,3 +15,7 @@ class QueryError(KgError):
 
 class RemoteError(KgError):
     """HTTP failure, unreachable endpoint, malformed results from a remote SPARQL service."""
+
+
+class QueryTimeout(KgError):
+    """A query ran out of time."""
