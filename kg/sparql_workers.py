@@ -31,7 +31,8 @@ import sys
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
+import pickle
+import struct
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
@@ -255,7 +256,35 @@ class _Worker:
         return {"rows": rows[:limit], "truncated": len(rows) > limit}
 
 
-def worker_main(conn: Connection, path: str, writable: bool, flat: bool) -> None:
+_FRAME = struct.Struct("!Q")
+
+
+class _Channel:
+    """Length-prefixed pickles over a blocking socket (the worker's side)."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+
+    def send(self, message: Any) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        self.sock.sendall(_FRAME.pack(len(data)) + data)
+
+    def _exactly(self, size: int) -> bytes:
+        parts, left = [], size
+        while left:
+            chunk = self.sock.recv(min(left, 1 << 20))
+            if not chunk:
+                raise EOFError
+            parts.append(chunk)
+            left -= len(chunk)
+        return b"".join(parts)
+
+    def recv(self) -> Any:
+        (size,) = _FRAME.unpack(self._exactly(_FRAME.size))
+        return pickle.loads(self._exactly(size))
+
+
+def worker_main(conn: _Channel, path: str, writable: bool, flat: bool) -> None:
     """A worker process: open the store, say ``ready``, then answer requests until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops us
     try:
@@ -285,7 +314,8 @@ def worker_main(conn: Connection, path: str, writable: bool, flat: bool) -> None
 @dataclass(eq=False)
 class _Proc:
     process: subprocess.Popen
-    conn: Connection
+    sock: socket.socket
+    buffer: bytearray = field(default_factory=bytearray)
     ready: bool = False
     busy: bool = False
     dead: bool = False
@@ -367,16 +397,35 @@ class WorkerPool:
                 pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
         finally:
             theirs.close()
-        proc = _Proc(process, Connection(ours.detach()))
+        ours.setblocking(False)
+        proc = _Proc(process, ours)
         self._procs.append(proc)
-        asyncio.get_running_loop().add_reader(proc.conn.fileno(), self._readable, proc)
+        asyncio.get_running_loop().add_reader(ours.fileno(), self._readable, proc)
 
     def _readable(self, proc: _Proc) -> None:
         try:
-            message = proc.conn.recv()
-        except (EOFError, OSError):
+            while True:
+                chunk = proc.sock.recv(1 << 20)
+                if not chunk:
+                    self._died(proc)
+                    return
+                proc.buffer += chunk
+                if len(chunk) < 1 << 20:
+                    break
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
             self._died(proc)
             return
+        while len(proc.buffer) >= _FRAME.size:
+            (size,) = _FRAME.unpack_from(proc.buffer)
+            if len(proc.buffer) < _FRAME.size + size:
+                return
+            message = pickle.loads(proc.buffer[_FRAME.size:_FRAME.size + size])
+            del proc.buffer[:_FRAME.size + size]
+            self._message(proc, message)
+
+    def _message(self, proc: _Proc, message: tuple) -> None:
         if message[0] == "ready":
             proc.ready = True
             assert self._idle is not None
@@ -392,8 +441,8 @@ class WorkerPool:
             return
         proc.dead = True
         loop = asyncio.get_running_loop()
-        loop.remove_reader(proc.conn.fileno())
-        proc.conn.close()
+        loop.remove_reader(proc.sock.fileno())
+        proc.sock.close()
         if proc.process.poll() is None:
             proc.process.kill()
         try:
@@ -451,9 +500,10 @@ class WorkerPool:
                 break
         proc.busy = True
         proc.future = loop.create_future()
+        data = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            proc.conn.send(request)
-        except (BrokenPipeError, OSError):
+            await loop.sock_sendall(proc.sock, _FRAME.pack(len(data)) + data)
+        except OSError:
             self._died(proc)
         try:
             message = await asyncio.wait_for(asyncio.shield(proc.future), max(deadline - loop.time(), 0.001))
@@ -534,4 +584,4 @@ class WorkerPool:
 
 
 if __name__ == "__main__":  # python -m kg.sparql_workers FD STORE writable|read-only flat|generations
-    worker_main(Connection(int(sys.argv[1])), sys.argv[2], sys.argv[3] == "writable", sys.argv[4] == "flat")
+    worker_main(_Channel(socket.socket(fileno=int(sys.argv[1]))), sys.argv[2], sys.argv[3] == "writable", sys.argv[4] == "flat")
