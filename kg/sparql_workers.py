@@ -359,12 +359,14 @@ class WorkerPool:
         self._closing = False
         self._fatal: str | None = None
         self.replaced = 0  # workers killed or dead and started again (for tests and logs)
+        self.loop: asyncio.AbstractEventLoop | None = None  # the server's event loop, once started
 
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self, wait: float = 120.0) -> None:
         """Start the workers; return when one is ready (:class:`KgError` if none can open the store)."""
         self._idle = asyncio.Queue()
+        self.loop = asyncio.get_running_loop()
         for _ in range(self.size):
             self._spawn()
         self._watch = asyncio.get_running_loop().create_task(self._watch_memory())
@@ -384,9 +386,9 @@ class WorkerPool:
             self._kill(proc, None)
         self._procs.clear()
 
-    def pids(self) -> list[int]:
-        """Process ids of the live workers."""
-        return [p.process.pid for p in self._procs if not p.dead]
+    def pids(self, busy: bool = False) -> list[int]:
+        """Process ids of the live workers (``busy``: only those running a query)."""
+        return [p.process.pid for p in self._procs if not p.dead and (p.busy or not busy)]
 
     def _spawn(self) -> None:
         ours, theirs = socket.socketpair()
