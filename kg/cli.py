@@ -335,16 +335,15 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_port, default=7878, help="TCP port (0: any free port)")
     p.add_argument("--writable", action="store_true", help="also accept SPARQL Update at /update (default: read-only)")
     p.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
-                   help="stop a query after this long and answer 503 (default: %(default)g)")
+                   help="stop a query after this long and answer 503")
     p.add_argument("--max-results", type=_int_at_least(1), default=10_000, metavar="N",
-                   help="cut SELECT results after N rows, marked by the header X-KG-Truncated (default: %(default)d)")
+                   help="cut SELECT results after N rows, marked by the header X-KG-Truncated")
     p.add_argument("--workers", type=_int_at_least(1), default=2, metavar="N",
-                   help="query worker processes, each with the store open read-only (default: %(default)d; "
-                        "--writable: 1)")
+                   help="query worker processes, each with the store open read-only (--writable: always 1)")
     p.add_argument("--max-memory", type=_int_at_least(64), default=2048, metavar="MB",
-                   help="stop a query whose worker grows beyond this resident size, 503 (default: %(default)d)")
+                   help="stop a query whose worker grows beyond this resident size, 503")
     p.add_argument("--cache-mb", type=_int_at_least(0), default=64, metavar="MB",
-                   help="answers kept per store generation, exact until a rebuild (0: none; default: %(default)d)")
+                   help="answers kept per store generation, exact until a rebuild (0: none)")
     p.add_argument("--allow-service", action="store_true",
                    help="let queries use SERVICE, which makes the server send requests (default: refused)")
     p.add_argument("--allow-load", action="store_true",
