@@ -173,6 +173,34 @@ def serialize_solutions(names: list[str], rows: list[list[Any]], fmt: Any, trunc
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+#: The fewest bytes one more row adds to a serialized result: ``{},`` ``<result></result>``
+#: an empty CSV or TSV line.
+_MIN_ROW_BYTES = {ox.QueryResultsFormat.JSON: 3, ox.QueryResultsFormat.XML: 17, ox.QueryResultsFormat.CSV: 2,
+                  ox.QueryResultsFormat.TSV: 1}
+
+
+class _Overflow(Exception):
+    pass
+
+
+class _CappedBuffer(io.RawIOBase):
+    """A bytes sink that stops the writer (``_Overflow``) once it holds more than ``cap`` bytes."""
+
+    def __init__(self, cap: int):
+        super().__init__()
+        self.data = bytearray()
+        self.cap = cap
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, chunk: Any) -> int:
+        self.data += chunk
+        if len(self.data) > self.cap:
+            raise _Overflow
+        return len(chunk)
+
+
 def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")[:300]
 
@@ -230,6 +258,10 @@ class _Worker:
             if isinstance(answer, ox.QueryBoolean):
                 return ("ok", {"status": 200, "body": answer.serialize(format=fmt), "media_type": fmt.media_type,
                                "truncated": False}, stamp)
+            fast = self._native(answer, fmt, limit)
+            if fast is not None:
+                return ("ok", {"status": 200, "body": fast, "media_type": fmt.media_type, "truncated": False}, stamp)
+            answer = store_query(store, request["text"], **options)  # again, to cut it after `limit` rows
             names = [v.value for v in answer.variables]
             rows = [[solution[n] for n in names] for solution in itertools.islice(answer, limit + 1)]
             cut = len(rows) > limit
@@ -241,6 +273,19 @@ class _Worker:
             return ("err", 400, f"bad request: {_first_line(str(exc))}")
         except (OSError, RuntimeError) as exc:
             return ("err", 500, f"{'update' if kind == 'update' else 'query'} failed: {_first_line(str(exc))}")
+
+    @staticmethod
+    def _native(answer: Any, fmt: Any, limit: int) -> bytes | None:
+        """The results serialized by Oxigraph (fast) if they surely hold at most ``limit`` rows:
+        their size stays under ``limit + 1`` times the smallest row the format can write;
+        None (serialization stopped early) otherwise."""
+        cap = _MIN_ROW_BYTES[fmt] * (limit + 1) - 1
+        out = _CappedBuffer(cap)
+        try:
+            answer.serialize(out, format=fmt)
+        except _Overflow:
+            return None
+        return bytes(out.data)
 
     @staticmethod
     def _rows(answer: Any, limit: int) -> dict:
