@@ -8,7 +8,8 @@ records (``benchmarks/generate.py``), unless ``--store`` names one; starts ``kg 
 on that store's live generation, all on 127.0.0.1; then for each server and each query
 (the library's ``genes-of-figure`` with its example parameter: cheap; ``top-genes``: an
 aggregate over every figure) runs ``--concurrency`` clients (asyncio, one keep-alive HTTP/1.1
-connection each) until ``--requests`` answers, and reports throughput, p50, p99 and errors.
+connection each) until ``--requests`` answers, and reports throughput, p50, p99 and errors
+(``--rounds`` interleaved rounds, the median one: the machine's load drifts).
 Last, with one cartesian query running on ``kg serve`` until its ``--timeout`` stops it,
 the cheap query's p99 meanwhile.  Every server is stopped by the script itself.
 """
@@ -206,6 +207,19 @@ def build_store(args: argparse.Namespace, work: Path) -> Path:
     return store
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median throughput (its latencies with it); every run's errors summed."""
+    ordered = sorted(runs, key=lambda r: r["req_per_s"])
+    chosen = dict(ordered[len(ordered) // 2])
+    errors: dict[str, int] = {}
+    for run in runs:
+        for key, n in run["errors"].items():
+            errors[key] = errors.get(key, 0) + n
+    chosen["errors"] = errors
+    chosen["req_per_s_all_rounds"] = [r["req_per_s"] for r in runs]
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", help="an existing kg store (default: build one from the sample)")
@@ -216,37 +230,55 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120, help="cap on each measurement's duration")
     parser.add_argument("--timeout", type=float, default=10, help="kg serve --timeout for the cartesian query")
     parser.add_argument("--workers", type=int, default=2, help="kg serve --workers")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="measure each server this many times, interleaved; report the median (default: 3)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
 
     cheap, aggregate = library_query("genes-of-figure"), library_query("top-genes")
-    results: dict[str, Any] = {"concurrency": args.concurrency, "cpus": os.cpu_count(), "servers": {}}
+    results: dict[str, Any] = {"concurrency": args.concurrency, "cpus": os.cpu_count(), "rounds": args.rounds,
+                               "load_before": [round(x, 2) for x in os.getloadavg()], "servers": {}}
     with tempfile.TemporaryDirectory(prefix="kg-serve-bench-") as tmp:
         store = build_store(args, Path(tmp))
         results["store"] = str(store) if args.store else ("sample" if not args.records else f"{args.records} records")
         servers = [("oxigraph serve-read-only", None),
                    ("kg serve", ["--cache-mb", "64"]), ("kg serve --cache-mb 0", ["--cache-mb", "0"])]
-        for name, extra in servers:
-            port = free_port()
-            common = ["--workers", str(args.workers), "--timeout", str(args.timeout)]
-            process = start_oxigraph(store, port) if extra is None else start_kg(store, port, common + extra)
-            path = "/query" if extra is None else "/sparql"
-            try:
-                row = {}
+        common = ["--workers", str(args.workers), "--timeout", str(args.timeout)]
+        running: dict[str, tuple[subprocess.Popen, int, str]] = {}
+        try:
+            for name, extra in servers:  # all up at once; measured in turn, round after round
+                port = free_port()
+                process = start_oxigraph(store, port) if extra is None else start_kg(store, port, common + extra)
+                running[name] = (process, port, "/query" if extra is None else "/sparql")
+            rounds: dict[str, dict[str, list[dict]]] = {name: {} for name, _ in servers}
+            for _ in range(args.rounds):
                 for label, query, count in (("genes-of-figure", cheap, args.requests),
                                             ("top-genes", aggregate, args.aggregate_requests)):
-                    asyncio.run(load(port, path, query, args.concurrency, 50, 30))  # warm up
-                    row[label] = asyncio.run(load(port, path, query, args.concurrency, count, args.seconds))
+                    for name, _ in servers:
+                        _, port, path = running[name]
+                        asyncio.run(load(port, path, query, args.concurrency, 50, 30))  # warm up
+                        rounds[name].setdefault(label, []).append(
+                            asyncio.run(load(port, path, query, args.concurrency, count, args.seconds)))
+            for name, extra in servers:
+                row = {label: median_run(runs) for label, runs in rounds[name].items()}
                 if extra is not None:
+                    _, port, _ = running[name]
                     row["genes-of-figure while a cartesian query runs"] = asyncio.run(
                         cheap_while_cartesian(port, cheap, args.concurrency, args.requests))
                 results["servers"][name] = row
-            finally:
+        finally:
+            for process, _, _ in running.values():
                 stop(process)
+        oxigraph = results["servers"]["oxigraph serve-read-only"]
+        results["ratio_to_oxigraph"] = {
+            name: {label: round(row[label]["req_per_s"] / oxigraph[label]["req_per_s"], 2)
+                   for label in ("genes-of-figure", "top-genes") if oxigraph[label]["req_per_s"]}
+            for name, row in results["servers"].items() if name != "oxigraph serve-read-only"}
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"store: {results['store']}; concurrency {args.concurrency}; {results['cpus']} CPUs")
+    print(f"store: {results['store']}; concurrency {args.concurrency}; {results['cpus']} CPUs; "
+          f"median of {args.rounds} interleaved rounds; load average before: {results['load_before']}")
     print(f"{'server':<26} {'query':<18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'>1 s':>5} {'errors':>7}")
     for name, row in results["servers"].items():
         for label, m in row.items():
@@ -255,7 +287,9 @@ def main() -> None:
                 m = m["cheap"]
                 label = f"genes-of-figure during cartesian ({c['status']} after {c['seconds']} s)"
             print(f"{name:<26} {label:<18} {m['req_per_s']:>8} {m['p50_ms']:>8} {m['p99_ms']:>8} "
-                  f"{m['over_1s']:>5} {sum(m['errors'].values()):>7}")
+                  f"{m['over_1s']:>5} {sum(m['errors'].values()):>7}  {m.get('req_per_s_all_rounds', '')}")
+    for name, ratios in results["ratio_to_oxigraph"].items():
+        print(f"{name}: throughput / oxigraph's: " + ", ".join(f"{k} {v}x" for k, v in ratios.items()))
 
 
 if __name__ == "__main__":
