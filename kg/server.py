@@ -79,6 +79,10 @@ def keywords_used(text: str) -> set[str]:
     return found
 
 
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")[:300]
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -177,7 +181,10 @@ class SparqlEndpoint:
         except QueryFailed as exc:
             status, body, media = exc.status, f"{exc}\n".encode(), "text/plain; charset=utf-8"
         except KgError as exc:
-            status, body, media = 400, f"{str(exc).splitlines()[0] if str(exc) else exc}\n".encode(), \
+            status, body, media = 400, f"{_first_line(str(exc)) or type(exc).__name__}\n".encode(), \
+                "text/plain; charset=utf-8"
+        except Exception as exc:  # noqa: BLE001 - a bug of ours: still one line, never a traceback
+            status, body, media = 500, f"internal error: {type(exc).__name__}: {_first_line(str(exc))}\n".encode(), \
                 "text/plain; charset=utf-8"
         headers = [*CORS, (b"content-length", str(len(body)).encode())]
         if media:

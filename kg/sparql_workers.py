@@ -364,6 +364,7 @@ class _Proc:
     ready: bool = False
     busy: bool = False
     dead: bool = False
+    served: int = 0  # queries answered
     stop_reason: str | None = None  # why the server killed it (timeout, memory)
     future: asyncio.Future | None = None
     started: float = field(default_factory=time.monotonic)
@@ -519,14 +520,14 @@ class WorkerPool:
         while True:
             await asyncio.sleep(0.1)
             for proc in list(self._procs):
-                if not proc.busy or proc.dead:
+                if proc.dead or not (proc.busy or proc.served):
                     continue
                 try:
                     with open(f"/proc/{proc.process.pid}/statm", "rb") as fh:
                         rss = int(fh.read().split()[1]) * page
                 except (OSError, ValueError, IndexError):
                     continue
-                if rss > limit:
+                if rss > limit:  # busy: its query gets 503; idle (grown by an earlier query): replaced
                     self._kill(proc, "memory")
 
     # ---------------------------------------------------------------- running
@@ -573,6 +574,7 @@ class WorkerPool:
             code = process.poll()
             how = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
             raise QueryFailed(500, f"the query worker died ({how}) and was replaced; the query was not answered")
+        proc.served += 1
         self._idle.put_nowait(proc)
         if message[0] == "err":
             raise QueryFailed(message[1], message[2])
