@@ -157,7 +157,9 @@ def cmd_push(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
 
-    serve(str(args.store), host=args.host, port=args.port, writable=args.writable)
+    serve(str(args.store), host=args.host, port=args.port, writable=args.writable, timeout=args.timeout,
+          max_results=args.max_results, workers=args.workers, max_memory=args.max_memory,
+          allow_service=args.allow_service, allow_load=args.allow_load, cache_mb=args.cache_mb)
     return 0
 
 
@@ -339,11 +341,25 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=_seconds, default=120.0, metavar="SECONDS",
                    help="each whole request (connect, send, answer) must end within this; not retried after")
 
-    p = command("serve", cmd_serve, "Serve the store as a SPARQL 1.1 Protocol endpoint on 127.0.0.1.")
+    p = command("serve", cmd_serve, "Serve the store as a SPARQL 1.1 Protocol endpoint (/sparql) and query page on 127.0.0.1.")
     store_option(p, "the Oxigraph store folder to serve")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (anything but loopback warns: no authentication)")
     p.add_argument("--port", type=_port, default=7878, help="TCP port (0: any free port)")
-    p.add_argument("--writable", action="store_true", help="also accept SPARQL Update (default: read-only)")
+    p.add_argument("--writable", action="store_true", help="also accept SPARQL Update at /update (default: read-only)")
+    p.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
+                   help="stop a query after this long and answer 503")
+    p.add_argument("--max-results", type=_int_at_least(1), default=10_000, metavar="N",
+                   help="cut SELECT results after N rows, marked by the header X-KG-Truncated")
+    p.add_argument("--workers", type=_int_at_least(1), default=2, metavar="N",
+                   help="query worker processes, each with the store open read-only (--writable: always 1)")
+    p.add_argument("--max-memory", type=_int_at_least(64), default=2048, metavar="MB",
+                   help="stop a query whose worker grows beyond this resident size, 503")
+    p.add_argument("--cache-mb", type=_int_at_least(0), default=64, metavar="MB",
+                   help="answers kept per store generation, exact until a rebuild (0: none)")
+    p.add_argument("--allow-service", action="store_true",
+                   help="let queries use SERVICE, which makes the server send requests (default: refused)")
+    p.add_argument("--allow-load", action="store_true",
+                   help="with --writable, let updates use LOAD, which fetches URLs (default: refused)")
 
     p = command("network", cmd_network, "Project the graph into networkx and write GraphML, GEXF or node-link JSON.")
     dump_argument(p)

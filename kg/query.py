@@ -372,6 +372,41 @@ def query_form(text: str) -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------- nesting
+
+#: Deepest nesting of ``{`` ``(`` ``[`` a query may have: Oxigraph's parser recurses once per
+#: level and a few thousand levels overflow its stack (a crash, not an error), so deeper
+#: queries are refused before they reach it.  Real queries nest a handful of levels.
+MAX_NESTING = 64
+
+_NESTING_TOKEN = re.compile(
+    r"""\\.|#[^\n]*"""  # a prefixed name's escape (ex:a\#b), a comment
+    r"""|'''(?:[^'\\]|\\.|'(?!''))*'''|"{3}(?:[^"\\]|\\.|"(?!""))*"{3}"""  # long strings
+    r"""|'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*\""""  # strings
+    r"""|<[^<>"{}|^`\\\x00-\x20()\[\]]*>"""  # IRIs (no bracket is ever hidden in one: all are counted)
+    r"""|(?P<open>[{(\[])|(?P<close>[})\]])""",
+    re.DOTALL,
+)
+
+
+def check_nesting(text: str, limit: int = MAX_NESTING) -> None:
+    """:class:`QueryError` if ``text`` (a SPARQL query or update) nests groups, brackets or
+    parentheses deeper than ``limit``; strings, IRIs and comments are skipped.  Run it
+    before parsing: it never calls the parser."""
+    depth = 0
+    for token in _NESTING_TOKEN.finditer(text):
+        kind = token.lastgroup
+        if kind == "open":
+            depth += 1
+            if depth > limit:
+                line = text.count("\n", 0, token.start()) + 1
+                column = token.start() - (text.rfind("\n", 0, token.start()) + 1) + 1
+                raise QueryError(f"query nested deeper than {limit} levels of {{ ( [ (line {line}, "
+                                 f"column {column}): refused before parsing")
+        elif kind == "close":
+            depth = max(depth - 1, 0)
+
+
 # --------------------------------------------------------------------------- prefixes
 
 
@@ -544,6 +579,7 @@ def run_query(text: str, *, store: str | Path | None = None, endpoint: str | Non
     if (store is None) == (endpoint is None):
         raise QueryError("run a query on a store or on an endpoint (exactly one)")
     resolved, library = resolve_library(text)
+    check_nesting(resolved)
     query, shift = declare_prefixes(bind_params(resolved, params))
     if endpoint is not None:
         return _run_remote(query, endpoint, timeout, shift)
