@@ -1,5 +1,5 @@
 """The pages in a real browser: headless Chromium (Debian packages ``chromium`` and
-``chromium-driver``) driven by Selenium, against kg.web served by uvicorn on 127.0.0.1.
+``chromium-driver``) driven by Selenium, against `kg serve` (kg.server) on 127.0.0.1.
 
 The browser resolves no host name but 127.0.0.1 (``--host-resolver-rules``), and every
 request the pages made is read back from Chromium's performance log: none may leave the
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -21,7 +20,7 @@ import pytest
 
 from conftest import ROOT, SAMPLE
 from kg.query import example_query, list_queries, run_query
-from test_web import FIGID, FIGURE, front_matter, make_app
+from test_web import FIGID, FIGURE, front_matter
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -43,21 +42,12 @@ def _browser_paths() -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def server(sample_store):
-    """kg.web over the sample store, served by uvicorn on 127.0.0.1 (a free port)."""
-    import uvicorn
+    """`kg serve` itself (kg.server.make_server: Starlette + uvicorn + SPARQL worker
+    processes) over the sample store, on 127.0.0.1 (a free port)."""
+    from kg.server import make_server
 
-    config = uvicorn.Config(make_app(sample_store), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    port = uv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(10)
+    with make_server(sample_store, "127.0.0.1", 0, workers=1) as running:
+        yield running.base
 
 
 @pytest.fixture(scope="module")
