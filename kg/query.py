@@ -829,18 +829,22 @@ def _json(result: QueryResult) -> str:
         data: dict = {"head": {}, "boolean": result.boolean}
     else:
         data = {"head": {"vars": result.variables},
-                "results": {"bindings": [{v: _json_value(t) for v, t in row.items()} for row in result.rows]}}
+                "results": {"bindings": [{v: json_value(t) for v, t in row.items()} for row in result.rows]}}
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
 
-def _json_value(term: Term) -> dict[str, str]:
+def json_value(term: Term | ox.Triple) -> dict:
+    """A term as SPARQL 1.1 JSON results write it (RDF-star triples as ``"type": "triple"``)."""
     if isinstance(term, ox.NamedNode):
         return {"type": "uri", "value": term.value}
     if isinstance(term, ox.BlankNode):
         return {"type": "bnode", "value": term.value}
-    out = {"type": "literal", "value": term.value}
-    if term.language:
-        out["xml:lang"] = term.language
-    elif term.datatype.value != _XSD_STRING:
-        out["datatype"] = term.datatype.value
-    return out
+    if isinstance(term, ox.Literal):
+        out = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value != _XSD_STRING:
+            out["datatype"] = term.datatype.value
+        return out
+    return {"type": "triple", "value": {"subject": json_value(term.subject), "predicate": json_value(term.predicate),
+                                        "object": json_value(term.object)}}

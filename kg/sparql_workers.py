@@ -41,6 +41,7 @@ from xml.sax.saxutils import quoteattr
 import pyoxigraph as ox
 
 from .errors import KgError, QueryError, QueryTimeout
+from .query import json_value
 from .store import CURRENT
 
 RESULT_FORMATS = [ox.QueryResultsFormat.JSON, ox.QueryResultsFormat.XML, ox.QueryResultsFormat.CSV,
@@ -95,23 +96,6 @@ def negotiate(accept: str, formats: list) -> Any:
     return formats[0]
 
 
-def json_term(term: Any) -> dict:
-    """A term as SPARQL 1.1 JSON results write it (RDF-star triples as ``"type": "triple"``)."""
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Literal):
-        out = {"type": "literal", "value": term.value}
-        if term.language:
-            out["xml:lang"] = term.language
-        elif term.datatype.value != XSD_STRING:
-            out["datatype"] = term.datatype.value
-        return out
-    return {"type": "triple", "value": {"subject": json_term(term.subject), "predicate": json_term(term.predicate),
-                                        "object": json_term(term.object)}}
-
-
 def _xml_term(term: Any) -> str:
     if isinstance(term, ox.NamedNode):
         return f"<uri>{xml_escape(term.value)}</uri>"
@@ -143,7 +127,7 @@ def serialize_solutions(names: list[str], rows: list[list[Any]], fmt: Any, trunc
     result says so in JSON (``"kg:truncated": true``) and XML (a comment)."""
     if fmt == ox.QueryResultsFormat.JSON:
         doc: dict[str, Any] = {"head": {"vars": names}, "results": {"bindings": [
-            {n: json_term(t) for n, t in zip(names, row) if t is not None} for row in rows]}}
+            {n: json_value(t) for n, t in zip(names, row) if t is not None} for row in rows]}}
         if truncated:
             doc[TRUNCATED_KEY] = True
             doc["kg:maxResults"] = limit
@@ -297,7 +281,7 @@ class _Worker:
         names = [v.value for v in answer.variables]
         rows = []
         for solution in itertools.islice(answer, limit + 1):
-            rows.append({n: json_term(t) for n in names if (t := solution[n]) is not None})
+            rows.append({n: json_value(t) for n in names if (t := solution[n]) is not None})
         return {"rows": rows[:limit], "truncated": len(rows) > limit}
 
 
