@@ -525,3 +525,32 @@ def test_statistics_are_exact_after_every_change(tmp_path):
             _random_change(records, rng, 900 + step * 10 + i)
         build([records], store=store)
         _statistics_agree(store)
+
+
+def test_store_is_compacted_once_a_quarter_of_its_figures_changed(tmp_path):
+    """Updates leave the store fragmented (slower queries): once the figures changed since
+    the last compaction reach COMPACT_SHARE of all figures, the new generation is compacted
+    before it is committed; the store still equals a fresh build."""
+    from kg.sinks.store import COMPACT_SHARE
+
+    records = copy_sample(tmp_path)
+    store = tmp_path / "store"
+    build([records], store=store)
+    files = figures(records)
+
+    def changed_since_compaction() -> int:
+        ledger = Ledger(store / f"gen-{generation_of(store)}.sqlite", read_only=True)
+        try:
+            return int(ledger.get_meta("changed since compaction"))
+        finally:
+            ledger.close()
+
+    edit(files[0], figtitle="Edited once")
+    build([records], store=store)
+    assert changed_since_compaction() == 1
+    quarter = int(COMPACT_SHARE * len(files)) + 1
+    for i, path in enumerate(files[1:quarter + 1]):
+        edit(path, figtitle=f"Edited {i}")
+    build([records], store=store)
+    assert changed_since_compaction() == 0
+    assert store_quads(store) == fresh(records, tmp_path)

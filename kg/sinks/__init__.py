@@ -31,6 +31,7 @@ class SinkStats:
     files: int = 0
     unchanged: int = 0
     removed: int = 0
+    changed: int = 0  # figures added, changed or removed by an update
 
 
 class Sink:
