@@ -1,6 +1,12 @@
 """Errors the ``kg`` command reports as one line (exit status 2)."""
 
 
+def first_line(text: str) -> str:
+    """The first non-blank line of a message (at most 300 characters): what a one-line
+    error shows of a longer one (a parser's, a server's)."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")[:300]
+
+
 class KgError(Exception):
     """Base of the errors a command reports without a traceback."""
 

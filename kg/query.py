@@ -35,7 +35,7 @@ from typing import Mapping, Sequence, Union
 
 import pyoxigraph as ox
 
-from .errors import QueryError, RemoteError
+from .errors import QueryError, RemoteError, first_line
 from .vocab import PREFIXES, XSD
 
 Term = Union[ox.NamedNode, ox.Literal, ox.BlankNode]
@@ -379,10 +379,14 @@ def query_form(text: str) -> str | None:
 #: queries are refused before they reach it.  Real queries nest a handful of levels.
 MAX_NESTING = 64
 
+#: What SPARQL scanners skip before looking at tokens: a prefixed name's escape (ex:a\#b),
+#: a comment, long and short strings (shared by :func:`check_nesting` and kg serve's
+#: SERVICE/LOAD check).
+SPARQL_SKIP = (r"""\\.|#[^\n]*"""
+               r"""|'''(?:[^'\\]|\\.|'(?!''))*'''|"{3}(?:[^"\\]|\\.|"(?!""))*"{3}"""
+               r"""|'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*\"""")
 _NESTING_TOKEN = re.compile(
-    r"""\\.|#[^\n]*"""  # a prefixed name's escape (ex:a\#b), a comment
-    r"""|'''(?:[^'\\]|\\.|'(?!''))*'''|"{3}(?:[^"\\]|\\.|"(?!""))*"{3}"""  # long strings
-    r"""|'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*\""""  # strings
+    SPARQL_SKIP +
     r"""|<[^<>"{}|^`\\\x00-\x20()\[\]]*>"""  # IRIs (no bracket is ever hidden in one: all are counted)
     r"""|(?P<open>[{(\[])|(?P<close>[})\]])""",
     re.DOTALL,
@@ -601,10 +605,6 @@ def choose_text(query: LibraryQuery, store) -> str:
     return query.text
 
 
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")[:300]
-
-
 def _run_local(query: str, path: str | Path, shift: int = 0,
                variant: tuple[str, int, tuple[tuple[str, str | None], ...]] | None = None) -> QueryResult:
     from .store import open_store
@@ -630,9 +630,9 @@ def _run_local(query: str, path: str | Path, shift: int = 0,
             rows.append({n: solution[n] for n in names if solution[n] is not None})
         return QueryResult(names, rows)
     except SyntaxError as exc:
-        raise QueryError(f"SPARQL syntax error: {_shift_columns(_first_line(str(exc)), shift)}") from None
+        raise QueryError(f"SPARQL syntax error: {_shift_columns(first_line(str(exc)), shift)}") from None
     except (OSError, RuntimeError, ValueError) as exc:
-        raise QueryError(f"query failed: {_first_line(str(exc))}") from None
+        raise QueryError(f"query failed: {first_line(str(exc))}") from None
     finally:
         del store
 
@@ -723,7 +723,7 @@ def _graph_result(body: bytes, media: str, endpoint: str) -> QueryResult:
     try:
         triples = list(ox.parse(body, format=fmt))
     except (SyntaxError, ValueError) as exc:
-        raise RemoteError(f"malformed RDF from {endpoint}: {_first_line(str(exc))}") from None
+        raise RemoteError(f"malformed RDF from {endpoint}: {first_line(str(exc))}") from None
     return QueryResult(["subject", "predicate", "object"],
                        [{"subject": t.subject, "predicate": t.predicate, "object": t.object} for t in triples])
 

@@ -32,8 +32,8 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Route
 
-from .errors import KgError, QueryTimeout
-from .query import check_nesting
+from .errors import KgError, QueryTimeout, first_line
+from .query import SPARQL_SKIP, check_nesting
 from .sparql_workers import QueryFailed, WorkerPool
 from .store import StoreLock, is_flat_store, open_store
 
@@ -51,9 +51,7 @@ CORS = [(b"access-control-allow-origin", b"*"), (b"access-control-allow-methods"
         (b"access-control-expose-headers", b"X-KG-Truncated")]
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _OPERATION_TOKEN = re.compile(
-    r"""\\.|#[^\n]*"""
-    r"""|'''(?:[^'\\]|\\.|'(?!''))*'''|"{3}(?:[^"\\]|\\.|"(?!""))*"{3}"""
-    r"""|'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*\""""
+    SPARQL_SKIP +
     r"""|<[^<>"{}|^`\\\x00-\x20]*>"""
     r"""|(?P<word>[?$]?[A-Za-z_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_.:%-]*)?)""",
     re.DOTALL,
@@ -77,10 +75,6 @@ def keywords_used(text: str) -> set[str]:
         if word and word.upper() in ("SERVICE", "LOAD"):
             found.add(word.upper())
     return found
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")[:300]
 
 
 def is_loopback(host: str) -> bool:
@@ -181,10 +175,10 @@ class SparqlEndpoint:
         except QueryFailed as exc:
             status, body, media = exc.status, f"{exc}\n".encode(), "text/plain; charset=utf-8"
         except KgError as exc:
-            status, body, media = 400, f"{_first_line(str(exc)) or type(exc).__name__}\n".encode(), \
+            status, body, media = 400, f"{first_line(str(exc)) or type(exc).__name__}\n".encode(), \
                 "text/plain; charset=utf-8"
         except Exception as exc:  # noqa: BLE001 - a bug of ours: still one line, never a traceback
-            status, body, media = 500, f"internal error: {type(exc).__name__}: {_first_line(str(exc))}\n".encode(), \
+            status, body, media = 500, f"internal error: {type(exc).__name__}: {first_line(str(exc))}\n".encode(), \
                 "text/plain; charset=utf-8"
         headers = [*CORS, (b"content-length", str(len(body)).encode())]
         if media:

@@ -40,7 +40,7 @@ from xml.sax.saxutils import quoteattr
 
 import pyoxigraph as ox
 
-from .errors import KgError, QueryError, QueryTimeout
+from .errors import KgError, QueryError, QueryTimeout, first_line
 from .query import json_value
 from .store import CURRENT
 
@@ -185,10 +185,6 @@ class _CappedBuffer(io.RawIOBase):
         return len(chunk)
 
 
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")[:300]
-
-
 class _Worker:
     """The state of one worker process: its store (followed across rebuilds, or written)."""
 
@@ -252,11 +248,11 @@ class _Worker:
             body = serialize_solutions(names, rows[:limit], fmt, cut, limit)
             return ("ok", {"status": 200, "body": body, "media_type": fmt.media_type, "truncated": cut}, stamp)
         except SyntaxError as exc:
-            return ("err", 400, f"SPARQL syntax error: {_first_line(str(exc))}")
+            return ("err", 400, f"SPARQL syntax error: {first_line(str(exc))}")
         except ValueError as exc:
-            return ("err", 400, f"bad request: {_first_line(str(exc))}")
+            return ("err", 400, f"bad request: {first_line(str(exc))}")
         except (OSError, RuntimeError) as exc:
-            return ("err", 500, f"{'update' if kind == 'update' else 'query'} failed: {_first_line(str(exc))}")
+            return ("err", 500, f"{'update' if kind == 'update' else 'query'} failed: {first_line(str(exc))}")
 
     @staticmethod
     def _native(answer: Any, fmt: Any, limit: int) -> bytes | None:
@@ -319,7 +315,7 @@ def worker_main(conn: _Channel, path: str, writable: bool, flat: bool) -> None:
     try:
         worker = _Worker(path, writable, flat)
     except Exception as exc:  # noqa: BLE001 - reported to the server as one line
-        conn.send(("fatal", _first_line(str(exc)) or type(exc).__name__))
+        conn.send(("fatal", first_line(str(exc)) or type(exc).__name__))
         return
     conn.send(("ready", os.getpid()))
     while True:
@@ -330,7 +326,7 @@ def worker_main(conn: _Channel, path: str, writable: bool, flat: bool) -> None:
         try:
             reply = worker.handle(request)
         except Exception as exc:  # noqa: BLE001 - one line to the client, never a traceback
-            reply = ("err", 500, f"query failed: {type(exc).__name__}: {_first_line(str(exc))}")
+            reply = ("err", 500, f"query failed: {type(exc).__name__}: {first_line(str(exc))}")
         try:
             conn.send(reply)
         except (BrokenPipeError, OSError):

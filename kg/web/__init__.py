@@ -15,7 +15,7 @@ from pathlib import Path
 import anyio.to_thread
 import pyoxigraph as ox
 
-from ..errors import KgError, QueryError
+from ..errors import KgError, QueryError, first_line
 from ..store import LiveStore
 from ..store import query as store_query
 from ..vocab import PREFIXES
@@ -51,9 +51,9 @@ class LocalSparql:
         try:
             return store_query(self.live.get(), query)
         except SyntaxError as exc:
-            raise QueryError(f"SPARQL syntax error: {_first_line(str(exc))}") from None
+            raise QueryError(f"SPARQL syntax error: {first_line(str(exc))}") from None
         except (OSError, RuntimeError, ValueError) as exc:
-            raise QueryError(f"query failed: {_first_line(str(exc))}") from None
+            raise QueryError(f"query failed: {first_line(str(exc))}") from None
 
     def _select(self, query: str) -> list[dict[str, dict]]:
         answer = self._run(query)
@@ -80,10 +80,6 @@ class LocalSparql:
     async def graph(self, query: str, media_type: str) -> bytes:
         """CONSTRUCT/DESCRIBE serialized as ``media_type``."""
         return await anyio.to_thread.run_sync(self._graph, query, media_type)
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")[:300]
 
 
 from .pages import routes  # noqa: E402  (pages use the names above)
