@@ -69,3 +69,41 @@ def format_name(name: str) -> str:
 def format_for_path(path: str | Path) -> str:
     """Canonical name of the format a file name says (Turtle when it says none)."""
     return for_path(path).name
+
+
+def negotiate(accept: str | None, offers: list[str], aliases: dict[str, str] | None = None) -> str | None:
+    """The media type of ``offers`` an HTTP ``Accept`` header prefers: highest q first, then
+    the more specific range (``text/turtle`` over ``text/*`` over ``*/*``), then the range
+    listed first, then the offer listed first; ``offers[0]`` without a header; ``None`` when
+    it accepts none of them.  ``aliases`` maps other names of an offered type to it."""
+    if not accept or not accept.strip():
+        return offers[0]
+    best: tuple[float, int, int, int] | None = None
+    chosen = None
+    for position, part in enumerate(accept.split(",")):
+        media, *params = [p.strip() for p in part.split(";")]
+        media = media.lower()
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = max(0.0, min(1.0, float(value)))
+                except ValueError:
+                    q = 0.0
+        if q <= 0 or not media:
+            continue
+        media = (aliases or {}).get(media, media)
+        if media == "*/*":
+            candidates, specificity = offers, 0
+        elif media.endswith("/*"):
+            candidates, specificity = [o for o in offers if o.startswith(media[:-1])], 1
+        elif media in offers:
+            candidates, specificity = [media], 2
+        else:
+            continue
+        for offer in candidates:
+            key = (q, specificity, -position, -offers.index(offer))
+            if best is None or key > best:
+                best, chosen = key, offer
+    return chosen

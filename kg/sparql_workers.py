@@ -41,6 +41,7 @@ from xml.sax.saxutils import quoteattr
 import pyoxigraph as ox
 
 from .errors import KgError, QueryError, QueryTimeout, first_line
+from .formats import negotiate as negotiate_media
 from .query import json_value
 from .store import CURRENT
 
@@ -76,24 +77,9 @@ class Reply:
 
 def negotiate(accept: str, formats: list) -> Any:
     """The first of ``formats`` best matching an ``Accept`` header (default: the first)."""
-    ranges = []
-    for i, item in enumerate(accept.split(",")):
-        media, *params = [p.strip() for p in item.split(";")]
-        q = 1.0
-        for p in params:
-            if p.startswith("q="):
-                try:
-                    q = float(p[2:])
-                except ValueError:
-                    q = 0.0
-        if media and q > 0:
-            ranges.append((-q, i, media.lower()))
-    for _, _, media in sorted(ranges):
-        for fmt in formats:
-            own = fmt.media_type.split(";")[0]
-            if media in (own, "*/*") or (media.endswith("/*") and own.startswith(media[:-1])):
-                return fmt
-    return formats[0]
+    media = [fmt.media_type.split(";")[0] for fmt in formats]
+    chosen = negotiate_media(accept, media)
+    return formats[media.index(chosen)] if chosen is not None else formats[0]
 
 
 def _xml_term(term: Any) -> str:

@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import __version__
+from .. import __version__, formats
 from ..errors import KgError, QueryTimeout
 from ..query import bind_params, example_query, list_queries
 from ..vocab import (BIBO, DC, DCTERMS, FABIO, KG, NCBI, PREFIXES, RDF, RDFS, SCHEMA, SKOS, WP)
@@ -131,37 +131,7 @@ FORMATS = {"html": "text/html", "ttl": "text/turtle", "turtle": "text/turtle", "
 def negotiate(accept: str | None) -> str | None:
     """The offer of :data:`OFFERS` that ``accept`` (an HTTP Accept header) prefers; HTML when
     there is no header; ``None`` when it accepts none of them."""
-    if not accept or not accept.strip():
-        return OFFERS[0]
-    best: tuple[float, int, int] | None = None
-    chosen = None
-    for position, part in enumerate(accept.split(",")):
-        pieces = [p.strip() for p in part.split(";")]
-        media = pieces[0].lower()
-        q = 1.0
-        for param in pieces[1:]:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = max(0.0, min(1.0, float(value)))
-                except ValueError:
-                    q = 0.0
-        if q <= 0:
-            continue
-        media = _ALIASES.get(media, media)
-        if media == "*/*":
-            candidates, specificity = OFFERS, 0
-        elif media.endswith("/*"):
-            candidates, specificity = [o for o in OFFERS if o.startswith(media[:-1])], 1
-        elif media in OFFERS:
-            candidates, specificity = [media], 2
-        else:
-            continue
-        for offer in candidates:
-            key = (q, specificity, -OFFERS.index(offer))
-            if best is None or key > best:
-                best, chosen = key, offer
-    return chosen
+    return formats.negotiate(accept, OFFERS, _ALIASES)
 
 
 # --------------------------------------------------------------------------- responses
